@@ -1,0 +1,77 @@
+"""Images for the experiments, generated or shipped with matplotlib: nothing is downloaded.
+
+Every random function takes a ``seed`` and draws from its own ``torch.Generator``, so a notebook
+gives the same numbers on every run whatever else it has drawn before.
+"""
+
+from __future__ import annotations
+
+import matplotlib.cbook
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from shiftlab import _validate
+
+
+def sample_image(size: int = 64, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A natural photograph (Grace Hopper, shipped with matplotlib) as a ``(size, size)`` image.
+
+    Grayscale, the central square cropped, resized with anti-aliasing, values in ``[0, 1]``.
+    """
+    size = _validate.positive_int(size, "size")
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
+        rgb = plt.imread(file, format="jpg")
+    gray = torch.from_numpy(np.asarray(rgb, dtype=np.float64).mean(axis=-1) / 255.0)
+    height, width = gray.shape
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = gray[top : top + side, left : left + side]
+    small = F.interpolate(square[None, None], size=(size, size), mode="area")[0, 0]
+    return small.clamp(0, 1).to(dtype)
+
+
+def gaussian_images(
+    n: int,
+    size: int | tuple[int, int],
+    *,
+    channels: int = 1,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """``n`` images of iid standard normal pixels, shape ``(n, channels, H, W)``."""
+    n = _validate.positive_int(n, "n")
+    channels = _validate.positive_int(channels, "channels")
+    height, width = _size(size)
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    return torch.randn(n, channels, height, width, generator=generator, dtype=dtype)
+
+
+def random_kernel(
+    out_channels: int = 1,
+    in_channels: int = 1,
+    size: int = 3,
+    *,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """A random filter bank, iid normal, shape ``(out_channels, in_channels, size, size)``."""
+    shape = (
+        _validate.positive_int(out_channels, "out_channels"),
+        _validate.positive_int(in_channels, "in_channels"),
+        _validate.positive_int(size, "size"),
+        size,
+    )
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    return torch.randn(*shape, generator=generator, dtype=dtype)
+
+
+def _size(size: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(size, tuple | list):
+        if len(size) != 2:
+            raise ValueError(f"size must be an int or a pair (H, W), got {size!r}")
+        height = _validate.positive_int(size[0], "size[0]")
+        return height, _validate.positive_int(size[1], "size[1]")
+    side = _validate.positive_int(size, "size")
+    return side, side

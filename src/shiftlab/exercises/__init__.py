@@ -1,0 +1,28 @@
+"""Exercise checkers: instant ✅ / ⏳ / ❌ feedback in the exercise notebooks.
+
+A checker takes the learner's answer (usually a function), tries it on randomized inputs and
+
+- prints ``✅ passed`` when every trial agrees with the reference;
+- prints ``⏳ not attempted yet`` when the answer still raises the ``NotImplementedError`` stub
+  that ``python -m shiftlab.authoring`` put in the lesson;
+- raises ``ExerciseError`` (an ``AssertionError``) when a trial disagrees, with what was tried,
+  what was expected and what came back.
+
+``summary()`` at the end of a notebook lists every exercise checked so far. The test suite sets
+the environment variable ``SHIFTLAB_EXPECT`` for the notebook kernels: ``solved`` for
+``solutions/`` (any stub or wrong answer fails) and ``pending`` for ``lessons/`` (an untouched
+lesson must report every exercise pending, so a lesson that leaks a solution fails too).
+
+One module per chapter holds that chapter's checkers, e.g. ``shiftlab.exercises.invariance``.
+"""
+
+from shiftlab.exercises._core import (
+    EXPECT_ENV,
+    ExerciseError,
+    attempt,
+    exercise,
+    results,
+    summary,
+)
+
+__all__ = ["EXPECT_ENV", "ExerciseError", "attempt", "exercise", "results", "summary"]

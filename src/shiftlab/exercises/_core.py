@@ -1,0 +1,109 @@
+"""The machinery every checker shares: statuses, the ``exercise`` decorator and the summary."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+EXPECT_ENV = "SHIFTLAB_EXPECT"
+"""``solved`` (solution notebooks), ``pending`` (untouched lessons) or unset (a learner)."""
+
+PASSED, PENDING, FAILED = "passed", "pending", "failed"
+_SYMBOL = {PASSED: "✅", PENDING: "⏳", FAILED: "❌"}
+_results: dict[str, str] = {}
+
+
+class ExerciseError(AssertionError):
+    """A wrong answer. The message says what was tried, what was expected and what came back."""
+
+
+def expected_state() -> str:
+    """What the environment expects of every exercise: ``"solved"``, ``"pending"`` or ``""``."""
+    value = os.environ.get(EXPECT_ENV, "")
+    if value not in ("", "solved", "pending"):
+        raise ValueError(f"{EXPECT_ENV} must be 'solved', 'pending' or unset, got {value!r}")
+    return value
+
+
+def results() -> dict[str, str]:
+    """Each exercise checked in this session, in order, with its status."""
+    return dict(_results)
+
+
+def attempt(answer: Callable, *args: Any, call: str) -> Any:
+    """Call the learner's ``answer(*args)``; an error it raises becomes an ``ExerciseError``.
+
+    ``call`` describes the call for the message, e.g. ``"circular_shift(x, 1, 2)"``.
+    ``NotImplementedError`` (the lesson's stub) passes through, so the checker can report ⏳.
+    """
+    try:
+        return answer(*args)
+    except (NotImplementedError, ExerciseError):
+        raise
+    except Exception as error:
+        raise ExerciseError(f"{call} raised {type(error).__name__}: {error}") from error
+
+
+def exercise(number: str, title: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Turn ``check(answer, ...)``, which raises ``ExerciseError`` when wrong, into a checker.
+
+    The checker prints ✅ or ⏳, re-raises a wrong answer with the exercise's name, records the
+    status for ``summary`` and enforces ``SHIFTLAB_EXPECT``.
+    """
+
+    def decorate(check: Callable[..., None]) -> Callable[..., None]:
+        name = f"Exercise {number}: {title}"
+
+        @functools.wraps(check)
+        def checker(answer: Any, *args: Any, **kwargs: Any) -> None:
+            if not callable(answer):
+                _results[name] = FAILED
+                raise ExerciseError(
+                    f"❌ {name}: pass your function itself (without calling it), got "
+                    f"{type(answer).__name__}"
+                )
+            try:
+                check(answer, *args, **kwargs)
+            except NotImplementedError:
+                _results[name] = PENDING
+                print(f"⏳ {name}: not attempted yet "
+                      "(replace the `raise NotImplementedError` line)")
+                if expected_state() == "solved":
+                    raise ExerciseError(
+                        f"❌ {name} is still a stub in a solution notebook: write the solution "
+                        "between # BEGIN SOLUTION and # END SOLUTION"
+                    ) from None
+                return
+            except ExerciseError as error:
+                _results[name] = FAILED
+                raise ExerciseError(f"❌ {name}: {error}") from error.__cause__
+            _results[name] = PASSED
+            print(f"✅ {name}: passed")
+            if expected_state() == "pending":
+                raise ExerciseError(
+                    f"❌ {name} passed in an untouched lesson, so the lesson contains a solution: "
+                    "put it between # BEGIN SOLUTION and # END SOLUTION in solutions/ and "
+                    "regenerate the lessons with `python -m shiftlab.authoring lessons`"
+                )
+
+        checker.exercise_name = name  # type: ignore[attr-defined]
+        return checker
+
+    return decorate
+
+
+def summary() -> None:
+    """Print every exercise checked in this session with its status; enforce ``SHIFTLAB_EXPECT``."""
+    done = sum(status == PASSED for status in _results.values())
+    print(f"Exercises checked in this session: {done} of {len(_results)} passed")
+    for name, status in _results.items():
+        print(f"  {_SYMBOL[status]} {name} ({status})")
+    mode = expected_state()
+    if mode and not _results:
+        raise ExerciseError("no exercise was checked: every exercise needs a check cell")
+    wanted = {"solved": PASSED, "pending": PENDING}.get(mode)
+    wrong = [name for name, status in _results.items() if wanted and status != wanted]
+    if wrong:
+        raise ExerciseError(f"{EXPECT_ENV}={mode} but these exercises are not {wanted}: {wrong}")

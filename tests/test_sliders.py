@@ -1,0 +1,99 @@
+"""One call, two sliders: the kernel-free HTML and the live widget show the same frames."""
+
+import re
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from shiftlab.plotting import image_row_explorer, shift_explorer
+from shiftlab.sliders import slider
+from shiftlab.transforms import shift
+
+VALUES = [0, 2, 4, 6]
+
+
+def _moving_dot(values=VALUES):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    (dot,) = ax.plot([0], [0], "o")
+    ax.set_xlim(-1, 7)
+
+    def update(value):
+        dot.set_data([value], [0])
+
+    return slider(fig, update, values, label="position")
+
+
+def test_slider_renders_one_distinct_frame_per_value():
+    result = _moving_dot()
+    assert len(result) == len(VALUES)
+    assert len(set(result.frames)) == len(VALUES)
+    assert result.labels == ["0", "2", "4", "6"]
+    assert all(frame.startswith(b"\x89PNG") for frame in result.frames)
+
+
+def test_slider_closes_its_figure_so_it_is_not_shown_twice():
+    before = plt.get_fignums()
+    _moving_dot()
+    assert plt.get_fignums() == before
+
+
+def test_the_bundle_offers_the_live_widget_and_the_kernel_free_html():
+    bundle = _moving_dot()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "model_id" in bundle["application/vnd.jupyter.widget-view+json"]
+    assert "text/html" in bundle and "text/plain" in bundle
+
+
+def test_kernel_free_html_holds_every_frame_and_a_range_input_over_them():
+    html = _moving_dot().html()
+    frames = re.findall(r'<img class="shiftlab-frame"[^>]*>', html)
+    assert len(frames) == len(VALUES)
+    assert "display:none" not in frames[0]
+    assert all("display:none" in frame for frame in frames[1:])
+    assert re.search(r'<input[^>]*type="range"[^>]*min="0"[^>]*max="3"', html)
+    assert "oninput=" in html
+    assert "<script" not in html and "http" not in html  # works offline, without a kernel
+
+
+def test_html_is_the_same_on_every_run():
+    assert _moving_dot().html() == _moving_dot().html()
+
+
+def test_moving_the_live_slider_shows_the_matching_frame():
+    result = _moving_dot()
+    box = result.widget()
+    image, control = box.children
+    assert image.value == result.frames[0]
+    for k in (3, 1, 2):
+        control.value = k
+        assert image.value == result.frames[k]
+
+
+def test_shift_explorer_readouts_of_global_pools_stay_put_while_a_pixel_changes():
+    x = torch.rand(16, 16, generator=torch.Generator().manual_seed(0))
+    shifts = [(0, dx) for dx in range(0, 17, 4)]
+    fig, _ = shift_explorer(x, torch.relu, shifts)
+    curves = {line.get_label(): line.get_ydata() for line in fig.axes[2].get_lines()
+              if not line.get_label().startswith("_")}
+    plt.close(fig)
+    assert max(curves["global max pool"]) == min(curves["global max pool"])
+    mean = curves["global average pool"]
+    assert max(mean) - min(mean) <= 1e-6 * abs(mean[0])
+    assert len(set(curves["feature at fixed pixel (8, 8)"])) > 1
+
+
+def test_shift_explorer_refuses_a_feature_map_of_another_size():
+    with pytest.raises(ValueError, match="feature"):
+        shift_explorer(torch.rand(8, 8), lambda x: x[1:], [(0, 0)])
+    plt.close("all")
+
+
+def test_image_row_explorer_updates_every_panel():
+    x = torch.rand(8, 8, generator=torch.Generator().manual_seed(1))
+    fig, update = image_row_explorer(lambda dx: [shift(x, (0, dx)), x], ["a", "b"], first=0)
+    update(3)
+    shown = [axis.get_images()[0].get_array() for axis in fig.axes]
+    plt.close(fig)
+    assert (shown[0] == shift(x, (0, 3)).numpy()).all()
+    assert (shown[1] == x.numpy()).all()

@@ -1,6 +1,7 @@
 """Lessons are generated from solutions, exactly; notebooks are stored clean; a wrong or missing
 answer in a solution fails, an untouched lesson runs and reports its exercises pending."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -183,8 +184,10 @@ def test_every_solution_has_a_chapter_and_a_lesson():
 
 
 def test_nbval_kernels_expect_solved_solutions_and_pending_lessons():
-    sys.path.insert(0, str(ROOT))
-    from conftest import expected_state
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    expected_state = root_conftest.expected_state
 
     assert expected_state(ROOT / "solutions" / "01_x.ipynb") == "solved"
     assert expected_state(ROOT / "lessons" / "01_x.ipynb") == "pending"

@@ -27,11 +27,21 @@ def _page(built_book, path):
     return (built_book / path).read_text(encoding="utf-8")
 
 
-def test_every_page_of_the_table_of_contents_is_built(built_book):
+def toc_pages() -> list[str]:
+    """Every page the table of contents names, its globs expanded, without suffix."""
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    files = re.findall(r"(?:root|file):\s*(\S+)", toc)
-    assert files
-    for name in files:
+    pages = re.findall(r"^\s*-?\s*(?:root|file):\s*(\S+)", toc, flags=re.MULTILINE)
+    for pattern in re.findall(r"^\s*-\s*glob:\s*(\S+)", toc, flags=re.MULTILINE):
+        pages += sorted(str(p.relative_to(ROOT).with_suffix("")) for p in ROOT.glob(pattern)
+                        if p.suffix in (".ipynb", ".md"))
+    return pages
+
+
+def test_every_page_of_the_table_of_contents_is_built(built_book):
+    pages = toc_pages()
+    assert "book/intro" in pages and f"book/{CHAPTERS[0]}" in pages
+    assert f"solutions/{CHAPTERS[0]}" in pages
+    for name in pages:
         assert (built_book / f"{name}.html").is_file(), name
 
 

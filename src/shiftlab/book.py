@@ -13,9 +13,14 @@ def glue(name: str, value: Any) -> None:
     """Store ``value`` under ``name`` for the prose of the book (myst-nb's glue), without output.
 
     In Jupyter the value travels, invisible, in the cell's output; the book build reads it there.
+    Where myst-nb is not installed (Colab) there is no book to build, and nothing is stored; in
+    the course's environment it always is, and a prose reference to a missing value fails the
+    book build.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be an identifier-like string, got {name!r}")
-    from myst_nb import glue as myst_glue
-
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
     myst_glue(name, value, display=False)

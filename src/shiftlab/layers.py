@@ -77,6 +77,26 @@ def pad(x: torch.Tensor, kernel_size: tuple[int, int], padding: str) -> torch.Te
     return F.pad(x, sides, mode=padding)
 
 
+def max_pool(x: torch.Tensor, size: int = 2, stride: int | None = None) -> torch.Tensor:
+    """Local max pooling: ``y[i, j] = max over the size x size window at (s·i, s·j)``.
+
+    x: ``(H, W)`` or ``(N, C, H, W)``; stride defaults to ``size``. No padding: a window that
+    would leave the image is dropped, so the output is ``floor((H - size) / s) + 1`` high.
+    """
+    x = _validate.image_tensor(x)
+    size = _validate.positive_int(size, "size")
+    stride = size if stride is None else _validate.positive_int(stride, "stride")
+    if size > min(x.shape[-2:]):
+        raise ValueError(f"size must be at most the image size {tuple(x.shape[-2:])}, got {size}")
+    return F.max_pool2d(x[None, None] if x.dim() == 2 else x, size, stride).reshape(
+        *x.shape[:-2], *_pooled_shape(x.shape[-2:], size, stride)
+    )
+
+
+def _pooled_shape(shape: torch.Size, size: int, stride: int) -> tuple[int, int]:
+    return tuple((n - size) // stride + 1 for n in shape)  # type: ignore[return-value]
+
+
 def global_max_pool(x: torch.Tensor) -> torch.Tensor:
     """``max_{i, j} x[..., i, j]``: ``(N, C, H, W) -> (N, C)``, ``(H, W) -> ()``."""
     x = _validate.image_tensor(x)

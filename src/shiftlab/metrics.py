@@ -170,3 +170,25 @@ def symmetry_table(
             "max equivariance error": None if equivariance is None else equivariance.max().item(),
         }
     return table
+
+
+def prediction_agreement(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g: Transform, h: Transform
+) -> float:
+    """Fraction of samples whose predicted class is the same for ``g x`` and ``h x``.
+
+    f maps ``(N, C, H, W)`` to class scores ``(N, K)``; the prediction is the arg max. With two
+    random shifts this is the *consistency* of Zhang (2019); with ``h`` the identity, one minus
+    the fraction of predictions a transformation changes.
+    """
+    _validate.function(f, "f")
+    x = _validate.image_tensor(x, ranks=(4,))
+    _validate.function(g, "g")
+    _validate.function(h, "h")
+    with torch.no_grad():
+        first, second = f(g(x)), f(h(x))
+    if first.dim() != 2 or first.shape != second.shape or len(first) != len(x):
+        raise ValueError(
+            f"f must return class scores of shape (N, K) = ({len(x)}, K), got {_describe(first)}"
+        )
+    return (first.argmax(dim=1) == second.argmax(dim=1)).double().mean().item()

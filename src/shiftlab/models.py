@@ -1,0 +1,88 @@
+"""Small convolutional networks built from the course's layers, configured by one small object.
+
+    x → [conv (padding, stride) → ReLU → local max pool?] × L → global pool → linear → logits
+
+Each piece is one a chapter studies: the padding decides what happens at the border, strides
+and local pooling decide which shifts survive, the global pool makes the output invariant.
+Weights are drawn from a seeded generator, so the same config and seed give the same network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from shiftlab import _validate
+from shiftlab.layers import PADDINGS, conv2d, global_avg_pool, global_max_pool, max_pool
+
+
+@dataclass(frozen=True)
+class ConvNetConfig:
+    """The whole architecture in one line, e.g. ``ConvNetConfig(channels=(8, 16), stride=2)``."""
+
+    channels: tuple[int, ...] = (8, 16)  # output channels of each conv layer
+    kernel_size: int = 3
+    padding: str = "circular"  # one of layers.PADDINGS
+    stride: int = 1  # of every conv layer
+    local_pool: bool = False  # 2x2 max pooling with stride 2 after every conv layer
+    global_pool: str = "avg"  # "avg" or "max"
+    classes: int = 2
+    in_channels: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.channels or not all(isinstance(c, int) and c > 0 for c in self.channels):
+            raise ValueError(f"channels must be positive ints, got {self.channels!r}")
+        _validate.positive_int(self.kernel_size, "kernel_size")
+        _validate.one_of(self.padding, "padding", PADDINGS)
+        _validate.positive_int(self.stride, "stride")
+        _validate.one_of(self.global_pool, "global_pool", ("avg", "max"))
+        _validate.positive_int(self.classes, "classes")
+        _validate.positive_int(self.in_channels, "in_channels")
+
+
+class ConvNet(nn.Module):
+    """``forward(x) = W · pool(features(x)) + b`` for x of shape ``(N, in_channels, H, W)``."""
+
+    def __init__(self, config: ConvNetConfig | None = None, *, seed: int = 0) -> None:
+        super().__init__()
+        self.config = config or ConvNetConfig()
+        generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+        k = self.config.kernel_size
+        widths = (self.config.in_channels, *self.config.channels)
+        # He initialisation: keeps the scale of the features through the ReLUs.
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.randn(c_out, c_in, k, k, generator=generator)
+                         * math.sqrt(2.0 / (c_in * k * k)))
+            for c_in, c_out in itertools.pairwise(widths)
+        )
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(c)) for c in self.config.channels)
+        self.head = nn.Linear(widths[-1], self.config.classes)
+        with torch.no_grad():
+            bound = 1.0 / math.sqrt(widths[-1])
+            self.head.weight.copy_(
+                (torch.rand(self.head.weight.shape, generator=generator) * 2 - 1) * bound
+            )
+            self.head.bias.zero_()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map before the global pool, ``(N, channels[-1], H', W')``."""
+        x = _validate.image_tensor(x, ranks=(4,))
+        if x.shape[1] != self.config.in_channels:
+            raise ValueError(
+                f"x must have {self.config.in_channels} channels, got shape {tuple(x.shape)}"
+            )
+        for weight, bias in zip(self.weights, self.biases, strict=True):
+            x = conv2d(x, weight, padding=self.config.padding, stride=self.config.stride)
+            x = torch.relu(x + bias[:, None, None])
+            if self.config.local_pool:
+                x = max_pool(x, 2)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores (logits), ``(N, classes)``."""
+        pool = global_avg_pool if self.config.global_pool == "avg" else global_max_pool
+        return self.head(pool(self.features(x)))

@@ -192,3 +192,18 @@ def test_nbval_kernels_expect_solved_solutions_and_pending_lessons():
     assert expected_state(ROOT / "solutions" / "01_x.ipynb") == "solved"
     assert expected_state(ROOT / "lessons" / "01_x.ipynb") == "pending"
     assert expected_state(ROOT / "book" / "01_x.ipynb") == ""
+
+
+def test_the_lesson_command_can_regenerate_one_notebook(tmp_path):
+    for folder in ("solutions", "lessons"):
+        (tmp_path / folder).mkdir()
+    for path in (ROOT / "solutions").glob("*.ipynb"):
+        (tmp_path / "solutions" / path.name).write_bytes(path.read_bytes())
+    broken = tmp_path / "solutions" / "99_broken.ipynb"
+    broken.write_text(notebook_text(nbformat.v4.new_notebook()), encoding="utf-8")
+    name = next((ROOT / "solutions").glob("*.ipynb")).stem
+    assert main(["lessons", "--root", str(tmp_path), name]) == 0
+    assert (tmp_path / "lessons" / f"{name}.ipynb").exists()
+    assert not (tmp_path / "lessons" / "99_broken.ipynb").exists()
+    with pytest.raises(AuthoringError, match="99_nowhere"):
+        main(["lessons", "--root", str(tmp_path), "99_nowhere"])

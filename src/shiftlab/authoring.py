@@ -12,6 +12,7 @@ no outputs. Run from the repository root::
 
     python -m shiftlab.authoring lessons          # write lessons/ from solutions/
     python -m shiftlab.authoring lessons --check  # exit 1 if lessons/ is not what it would write
+    python -m shiftlab.authoring lessons 02_convolution   # only this notebook
 """
 
 from __future__ import annotations
@@ -93,9 +94,18 @@ def notebook_text(notebook: nbformat.NotebookNode) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
-def generate_lessons(root: Path) -> dict[Path, str]:
-    """Map each ``lessons/NAME.ipynb`` path to the text generated from ``solutions/NAME.ipynb``."""
+def generate_lessons(root: Path, names: list[str] | None = None) -> dict[Path, str]:
+    """Map each ``lessons/NAME.ipynb`` path to the text generated from ``solutions/NAME.ipynb``.
+
+    names: only these notebooks (file names or stems, e.g. ``01_invariance_equivariance``).
+    """
     solutions = sorted((root / "solutions").glob("*.ipynb"))
+    if names:
+        wanted = {Path(name).stem for name in names}
+        unknown = wanted - {path.stem for path in solutions}
+        if unknown:
+            raise AuthoringError(f"no solution notebook for {sorted(unknown)} in solutions/")
+        solutions = [path for path in solutions if path.stem in wanted]
     if not solutions:
         raise AuthoringError(f"no solution notebooks in {root / 'solutions'}")
     return {
@@ -106,15 +116,15 @@ def generate_lessons(root: Path) -> dict[Path, str]:
     }
 
 
-def stale_lessons(root: Path) -> list[str]:
+def stale_lessons(root: Path, names: list[str] | None = None) -> list[str]:
     """Lessons that differ from what ``generate_lessons`` writes, or have no solution any more."""
-    generated = generate_lessons(root)
+    generated = generate_lessons(root, names)
     stale = [
         str(path.relative_to(root))
         for path, text in generated.items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
-    orphans = set((root / "lessons").glob("*.ipynb")) - set(generated)
+    orphans = set() if names else set((root / "lessons").glob("*.ipynb")) - set(generated)
     return stale + [
         f"{path.relative_to(root)} (no solutions/{path.name})" for path in sorted(orphans)
     ]
@@ -129,17 +139,19 @@ def main(argv: list[str] | None = None) -> int:
                          help="write nothing; exit 1 if lessons/ is out of date")
     lessons.add_argument("--root", type=Path, default=Path.cwd(),
                          help="the repository root (default: the current directory)")
+    lessons.add_argument("names", nargs="*",
+                         help="only these solution notebooks (default: all of them)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if args.check:
-        stale = stale_lessons(root)
+        stale = stale_lessons(root, args.names)
         for path in stale:
             print(f"out of date: {path}")
         if stale:
             print("run `python -m shiftlab.authoring lessons` to regenerate them")
         return 1 if stale else 0
     (root / "lessons").mkdir(exist_ok=True)
-    for path, text in generate_lessons(root).items():
+    for path, text in generate_lessons(root, args.names).items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(root)}")

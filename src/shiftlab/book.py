@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from IPython.core.formatters import format_display_data
+from IPython.display import display
+
+GLUE_PREFIX = "application/papermill.record/"
+"""The MIME prefix under which myst-nb's glue (the scrapbook format) keeps a hidden value."""
+
 
 def glue(name: str, value: Any) -> None:
-    """Store ``value`` under ``name`` for the prose of the book (myst-nb's glue), without output.
+    """Store ``value`` under ``name`` for the prose of the book, without showing it.
 
-    In Jupyter the value travels, invisible, in the cell's output; the book build reads it there.
-    Where myst-nb is not installed (Colab) there is no book to build, and nothing is stored; in
-    the course's environment it always is, and a prose reference to a missing value fails the
-    book build.
+    This writes what ``myst_nb.glue(name, value, display=False)`` writes: the value's display
+    forms under ``GLUE_PREFIX`` with ``scrapbook`` metadata naming it. It does not import
+    myst-nb, whose glue module takes seconds to import, and it works where myst-nb is absent
+    (Colab). A prose reference to a name that was never glued fails the book build.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be an identifier-like string, got {name!r}")
-    try:
-        from myst_nb import glue as myst_glue
-    except ImportError:
-        return
-    myst_glue(name, value, display=False)
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + mime: data for mime, data in bundle.items()}, raw=True,
+            metadata=metadata)

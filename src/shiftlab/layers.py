@@ -33,20 +33,9 @@ def conv2d(
     padding: one of ``PADDINGS``; stride: a positive int.
     Returns ``(H', W')`` or ``(N, O, H', W')``.
     """
-    x = _validate.image_tensor(x)
-    weight = _validate.image_tensor(weight, "weight", ranks=(x.dim(),))
     _validate.one_of(padding, "padding", PADDINGS)
     stride = _validate.positive_int(stride, "stride")
-    if weight.dtype != x.dtype:
-        raise TypeError(f"weight must have the dtype of x ({x.dtype}), got {weight.dtype}")
-    single = x.dim() == 2
-    if single:
-        x, weight = x[None, None], weight[None, None]
-    if weight.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"weight must have {x.shape[1]} input channels (the C of x), got weight of shape "
-            f"{tuple(weight.shape)}"
-        )
+    x, weight, single = image_and_filter(x, weight)
     k_h, k_w = weight.shape[-2:]
     x = pad(x, (k_h, k_w), padding)
     if x.shape[-2] < k_h or x.shape[-1] < k_w:
@@ -120,3 +109,26 @@ def edge_kernel(direction: str = "vertical", dtype: torch.dtype = torch.float32)
     if direction == "vertical":
         return torch.outer(smoothing, derivative)
     return torch.outer(derivative, smoothing)
+
+
+def image_and_filter(
+    x: torch.Tensor, weight: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Check an image and a filter for a convolution; return them as ``(N, C, H, W)`` and
+    ``(O, C, k_h, k_w)``, and whether they came as a single ``(H, W)`` image and filter.
+
+    Raises ``TypeError``/``ValueError`` when the ranks, dtypes or channel counts disagree.
+    """
+    x = _validate.image_tensor(x)
+    weight = _validate.image_tensor(weight, "weight", ranks=(x.dim(),))
+    if weight.dtype != x.dtype:
+        raise TypeError(f"weight must have the dtype of x ({x.dtype}), got {weight.dtype}")
+    single = x.dim() == 2
+    if single:
+        x, weight = x[None, None], weight[None, None]
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"weight must have {x.shape[1]} input channels (the C of x), got weight of shape "
+            f"{tuple(weight.shape)}"
+        )
+    return x, weight, single

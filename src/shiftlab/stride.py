@@ -1,0 +1,291 @@
+"""Stride: downsampling keeps one sample in ``s`` along each axis, and with it only some shifts.
+
+Downsampling by ``s`` keeps the samples on the grid ``sZ x sZ``; a stride-``s`` convolution is
+the stride-1 convolution followed by it:
+
+    (D_s x)[i, j] = x[s·i, s·j]                 x: (..., H, W) -> (..., H/s, W/s)
+
+On images whose sides are multiples of ``s`` (so that ``D_s x`` again lives on a torus)
+
+    D_s T_t = T_{t/s} D_s        for every shift t in sZ x sZ, and for no other shift.
+
+The polyphase components say which samples a shift brings onto the grid:
+
+    (P_a x)[i, j] = x[s·i + a_y, s·j + a_x]      a in {0, ..., s-1}^2,   D_s = P_(0, 0)
+    P_a T_t = T_q P_r     with r = (a - t) mod s  and  q = (t - a + r) / s  (= ceil((t - a) / s))
+
+so ``D_s T_t = T_q P_r`` keeps component ``r = -t mod s`` of the input: for ``t`` outside
+``sZ x sZ`` other samples than before, which no shift of ``D_s x`` can reproduce (aliasing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from shiftlab import _validate
+from shiftlab.plotting import PANEL_INCHES, image_panel
+from shiftlab.transforms import shift
+
+Image = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _grid_image(x: Any, s: int, name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is a real ``(H, W)`` or ``(N, C, H, W)`` tensor, sides divisible by s."""
+    x = _validate.any_tensor(x, name)
+    if x.dim() not in (2, 4):
+        raise ValueError(f"{name} must have shape (H, W) or (N, C, H, W), got {tuple(x.shape)}")
+    if x.dtype == torch.bool or x.is_complex():
+        raise TypeError(f"{name} must have a real numeric dtype (float or int), got {x.dtype}")
+    height, width = x.shape[-2:]
+    if height % s or width % s:
+        raise ValueError(
+            f"{name} must have a height and width divisible by s = {s}, so that the samples "
+            f"kept form a torus again, got shape {tuple(x.shape)}"
+        )
+    return x
+
+
+def downsample(x: torch.Tensor, s: int) -> torch.Tensor:
+    """Keep every ``s``-th sample along both axes: ``(D_s x)[i, j] = x[s·i, s·j]``.
+
+    x: ``(H, W)`` or ``(N, C, H, W)`` with ``H`` and ``W`` multiples of ``s``;
+    returns ``(H/s, W/s)`` or ``(N, C, H/s, W/s)``.
+    """
+    s = _validate.positive_int(s, "s")
+    x = _grid_image(x, s)
+    return x[..., ::s, ::s]
+
+
+def polyphase(x: torch.Tensor, s: int) -> torch.Tensor:
+    """The ``s·s`` polyphase components: ``p[..., a_y, a_x, i, j] = x[..., s·i + a_y, s·j + a_x]``.
+
+    x: ``(H, W)`` or ``(N, C, H, W)`` with ``H`` and ``W`` multiples of ``s``;
+    returns ``(s, s, H/s, W/s)`` or ``(N, C, s, s, H/s, W/s)``. Component ``(0, 0)`` is
+    ``downsample(x, s)``; together the components hold every pixel once.
+    """
+    s = _validate.positive_int(s, "s")
+    x = _grid_image(x, s)
+    height, width = x.shape[-2:]
+    # (..., H, W) -> (..., H/s, s, W/s, s): row s·i + a_y is [i, a_y], column s·j + a_x is [j, a_x]
+    split = x.reshape(*x.shape[:-2], height // s, s, width // s, s)
+    return split.movedim((-3, -1), (-4, -3))
+
+
+def merge_polyphase(p: torch.Tensor) -> torch.Tensor:
+    """Put the polyphase components back together: the inverse of ``polyphase``.
+
+    p: ``(s, s, h, w)`` or ``(N, C, s, s, h, w)``; returns ``(s·h, s·w)`` or ``(N, C, s·h, s·w)``.
+    """
+    p = _validate.any_tensor(p, "p")
+    if p.dim() not in (4, 6) or p.shape[-4] != p.shape[-3]:
+        raise ValueError(
+            f"p must have shape (s, s, h, w) or (N, C, s, s, h, w), got {tuple(p.shape)}"
+        )
+    s, height, width = p.shape[-4], p.shape[-2], p.shape[-1]
+    return p.movedim((-4, -3), (-3, -1)).reshape(*p.shape[:-4], s * height, s * width)
+
+
+def in_subgroup(t: tuple[int, int], s: int) -> bool:
+    """Whether the shift ``t = (dy, dx)`` lies in ``sZ x sZ``: both offsets multiples of ``s``."""
+    dy, dx = _validate.offset(t)
+    s = _validate.positive_int(s, "s")
+    return dy % s == 0 and dx % s == 0
+
+
+def output_shift(t: tuple[int, int], s: int) -> tuple[int, int]:
+    """The shift ``t / s`` of the output of a stride-``s`` layer: ``D_s T_t = T_{t/s} D_s``.
+
+    Defined only for ``t`` in ``sZ x sZ``; any other ``t`` raises ``ValueError``, because then no
+    shift of the output matches (see ``phase_after_shift``).
+    """
+    dy, dx = _validate.offset(t)
+    s = _validate.positive_int(s, "s")
+    if not in_subgroup((dy, dx), s):
+        raise ValueError(
+            f"t must lie in the subgroup {s}Z x {s}Z (both offsets multiples of s = {s}) for "
+            f"t / s to be a shift, got t = {(dy, dx)}"
+        )
+    return dy // s, dx // s
+
+
+def phase_after_shift(
+    a: tuple[int, int], t: tuple[int, int], s: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Where component ``a`` of a shifted image comes from: ``P_a T_t x = T_q P_r x``.
+
+    Returns ``(r, q)`` with ``r = (a - t) mod s`` (the component of ``x`` it holds) and
+    ``q = (t - a + r) / s`` (how far that component moves), per axis. With ``a = (0, 0)`` this
+    says what a stride keeps: ``D_s T_t x = T_q P_r x``, and ``r = (0, 0)`` only for ``t`` in
+    ``sZ x sZ``, where ``q = t / s``.
+    """
+    a_y, a_x = _validate.offset(a, "a")
+    dy, dx = _validate.offset(t)
+    s = _validate.positive_int(s, "s")
+    if not (0 <= a_y < s and 0 <= a_x < s):
+        raise ValueError(f"a must have both entries in 0 ... s - 1 = {s - 1}, got {(a_y, a_x)}")
+    r = ((a_y - dy) % s, (a_x - dx) % s)
+    q = ((dy - a_y + r[0]) // s, (dx - a_x + r[1]) // s)
+    return r, q
+
+
+_CHUNK_ELEMENTS = 2**24
+"""At most this many numbers in the shifted copies held at once (64 MB in float32)."""
+
+
+def _copy_errors(moved: torch.Tensor, fx: torch.Tensor, batched: bool) -> torch.Tensor:
+    """``‖moved − T_q fx‖ / ‖fx‖`` for every output shift q, shape ``(h·w,)`` or ``(h·w, N)``.
+
+    Where ``‖fx‖ = 0`` the error is 0 if ``moved = 0`` and ``inf`` otherwise, as in
+    ``metrics.relative_error``.
+    """
+    height, width = fx.shape[-2:]
+    space = tuple(range(1 if batched else 0, fx.dim()))  # every axis but the batch axis
+    reference = torch.linalg.vector_norm(fx, dim=space)
+    zero = reference == 0
+    # rows[qy, i] = (i - qy) mod h, columns[qx, j] = (j - qx) mod w: (T_q fx)[i, j] for all q
+    rows = (torch.arange(height)[None, :] - torch.arange(height)[:, None]) % height
+    columns = (torch.arange(width)[None, :] - torch.arange(width)[:, None]) % width
+    chunk = max(1, _CHUNK_ELEMENTS // (fx.numel() * width))  # few large steps: fast on CPU
+    distances = []
+    for start in range(0, height, chunk):
+        some_rows = rows[start : start + chunk]
+        copies = fx[..., some_rows[:, None, :, None], columns[None, :, None, :]]
+        copies = copies.movedim((-4, -3), (0, 1))  # (qy, qx, ...)
+        distance = torch.linalg.vector_norm(moved - copies, dim=tuple(d + 2 for d in space))
+        distances.append(distance.flatten(0, 1))
+    distance = torch.cat(distances)
+    error = distance / torch.where(zero, torch.ones_like(reference), reference)
+    return torch.where(zero & (distance > 0), torch.full_like(error, float("inf")), error)
+
+
+def _moved_and_reference(
+    f: Image, x: torch.Tensor, t: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    _validate.function(f, "f")
+    x = _validate.image_tensor(x)
+    t = _validate.offset(t)
+    with torch.no_grad():
+        fx, moved = f(x), f(shift(x, t))
+    for name, value in (("f(x)", fx), ("f(T_t x)", moved)):
+        if not isinstance(value, torch.Tensor) or value.dim() != x.dim():
+            raise ValueError(
+                f"{name} must be an image of the rank of x ({x.dim()}), so that it can be "
+                f"shifted; got {type(value).__name__} of shape {tuple(getattr(value, 'shape', ()))}"
+            )
+    if moved.shape != fx.shape:
+        raise ValueError(
+            f"f must give outputs of one shape for x and its shift, got f(x) of shape "
+            f"{tuple(fx.shape)} and f(T_t x) of shape {tuple(moved.shape)}"
+        )
+    return moved, fx, x.dim() == 4
+
+
+def shifted_copy_error(f: Image, x: torch.Tensor, t: tuple[int, int]) -> torch.Tensor:
+    """How far ``f(T_t x)`` is from every shifted copy of ``f(x)``:
+
+        min over output shifts q of  ‖f(T_t x) − T_q f(x)‖ / ‖f(x)‖
+
+    the smallest equivariance error any circular shift ``T'`` of the output can achieve. It is 0
+    exactly when the output of the shifted input is a shifted copy of the output.
+    f: image to image; x: ``(H, W)`` (a 0-dim result) or ``(N, C, H, W)`` (shape ``(N,)``).
+    """
+    moved, fx, batched = _moved_and_reference(f, x, t)
+    return _copy_errors(moved, fx, batched).amin(dim=0)
+
+
+def best_output_shift(f: Image, x: torch.Tensor, t: tuple[int, int]) -> tuple[int, int]:
+    """The output shift ``q`` that brings ``f(x)`` closest to ``f(T_t x)``, for one ``(H, W)`` x.
+
+    For ``t`` in ``sZ x sZ`` and a stride-``s`` map it is ``t / s`` (modulo the output size).
+    """
+    x = _validate.image_tensor(x, ranks=(2,))
+    moved, fx, _ = _moved_and_reference(f, x, t)
+    k = int(_copy_errors(moved, fx, False).argmin())
+    return divmod(k, fx.shape[-1])
+
+
+def zone_plate(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The test pattern of aliasing: rings ``cos(π r² / (√2 size))``, shape ``(size, size)``.
+
+    ``r`` is the distance from the centre. The local frequency ``√2 π r / size`` (radians per
+    pixel) reaches π, the most a pixel grid can carry, only in the corners; a stride-2 grid
+    carries at most π/2, so it aliases the rings beyond ``r = size / (2√2)``.
+    """
+    size = _validate.positive_int(size, "size")
+    index = torch.arange(size, dtype=torch.float64) - size / 2
+    squared = index[:, None] ** 2 + index[None, :] ** 2
+    return torch.cos(torch.pi * squared / (2**0.5 * size)).to(dtype)
+
+
+def stride_explorer(
+    x: torch.Tensor,
+    f: Image,
+    shifts: Sequence[tuple[int, int]],
+    curves: Mapping[str, Sequence[float]],
+    *,
+    floor: float = 1e-9,
+    title: str = "",
+) -> tuple[Figure, Callable[[tuple[int, int]], None]]:
+    """A figure for ``slider``: the shifted input, what the nearest shifted copy of ``f(x)``
+    misses of ``f(T_t x)``, and error curves against the shift.
+
+    x: an ``(H, W)`` image; f: a map ``(H, W) -> (h, w)`` (e.g. a stride-2 layer);
+    shifts: the slider positions; curves: ``{label: one error per shift}``, drawn on a log axis
+    where an error of exactly 0 sits at ``floor`` and is labelled 0. Returns ``(fig, update)``.
+    """
+    x = _validate.image_tensor(x, ranks=(2,))
+    _validate.function(f, "f")
+    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
+    if not shifts or any(len(values) != len(shifts) for values in curves.values()):
+        raise ValueError("shifts must not be empty, and every curve needs one value per shift")
+    fx = f(x).detach()
+    misses = [
+        (f(shift(x, t)).detach() - shift(fx, best_output_shift(f, x, t))).abs() for t in shifts
+    ]
+    worst = max(float(m.max()) for m in misses) or 1.0
+
+    fig, axes = plt.subplots(
+        1, 3, figsize=(2 * PANEL_INCHES + 4.2, PANEL_INCHES + 0.9),
+        gridspec_kw={"width_ratios": [1, 1, 1.7]},
+    )
+    input_art = image_panel(axes[0], shift(x, shifts[0]), "input")
+    miss_art = image_panel(axes[1], misses[0], "miss of the nearest\nshifted copy",
+                           cmap="magma", vmin=0, vmax=worst)
+    ax = axes[2]
+    steps = np.arange(len(shifts))
+    dots = []
+    for (label, values), marker in zip(curves.items(), "osd^v", strict=False):
+        shown = [max(float(v), floor) for v in values]
+        (line,) = ax.plot(steps, shown, marker=marker, markersize=4, label=label, linewidth=1)
+        dots.append((ax.plot([], [], marker, color=line.get_color(), markersize=10)[0], shown))
+    cursor = ax.axvline(0, color="gray", linewidth=1)
+    ax.set_yscale("log")
+    ax.set_ylim(floor / 3, 3)
+    ax.set_yticks([floor, 1e-6, 1e-3, 1], ["0", "1e-6", "1e-3", "1"])
+    ticks = steps[:: max(1, len(shifts) // 7)]
+    ax.set_xticks(ticks, [str(shifts[k][1]) for k in ticks])
+    ax.set_xlabel("shift dx (dy = 0)")
+    ax.set_ylabel("error of the best output shift")
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(curves),
+              frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+
+    def update(t: tuple[int, int]) -> None:
+        k = shifts.index(_validate.offset(t))
+        input_art.set_data(shift(x, shifts[k]).numpy())
+        miss_art.set_data(misses[k].numpy())
+        axes[0].set_title(f"input shifted by {shifts[k]}", fontsize=10)
+        for dot, shown in dots:
+            dot.set_data([k], [shown[k]])
+        cursor.set_xdata([k, k])
+
+    update(shifts[0])
+    return fig, update

@@ -1,15 +1,31 @@
 """shiftlab: the small package behind the course on translation invariance and equivariance.
 
-One module per idea, each short enough to read in one sitting:
+One module per idea, each short enough to read in one sitting. The foundations:
 
 - ``shiftlab.transforms``  circular shift, zero-fill translation, crop-shift
 - ``shiftlab.metrics``     equivariance and invariance errors, what "exact" means in floating point
 - ``shiftlab.layers``      convolution with a padding mode, global pooling, edge filters
 - ``shiftlab.data``        images generated or shipped with matplotlib (no downloads)
+- ``shiftlab.models``      small CNNs configured by one object; ``shiftlab.training`` trains them
 - ``shiftlab.plotting``    the figures the chapters share
 - ``shiftlab.sliders``     one call, a live slider in Jupyter and a kernel-free one in the book
-- ``shiftlab.exercises``   the checkers of the exercise notebooks
+
+The ideas of the chapters, in order:
+
+- ``geometry``, ``fft_conv``           ch. 2: what convolution does and does not commute with
+- ``stride``                           ch. 3: downsampling keeps only a subgroup of shifts
+- ``pooling``, ``glyphs``              ch. 4: which pooled values survive a shift; a small task
+- ``boundary``, ``position``, ``local_max``   ch. 5: the border, absolute position, local maxima
+- ``rook``, ``quadrant``               ch. 6: the rook experiment and the border in miniature
+- ``antialias``, ``aps``, ``downsampling``, ``consistency``   ch. 7: restoring invariance
+
+(``*_plots`` modules hold each chapter's own figures.) The machinery of the course:
+
+- ``shiftlab.exercises``   the checkers of the exercise notebooks, one module per chapter
 - ``shiftlab.authoring``   ``python -m shiftlab.authoring lessons``: lessons from solutions
+- ``shiftlab.book``        ``glue``: numbers computed in a notebook, quoted in its prose
+- ``shiftlab.progress``    a progress bar that reads right in Jupyter and in the book
+- ``shiftlab.course``      the course's plan and map; ``shiftlab.publish``: the student edition
 - ``shiftlab.bench``       ``python -m shiftlab.bench``: notebook times, book build time, page sizes
 """
 

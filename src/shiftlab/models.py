@@ -50,23 +50,10 @@ class ConvNet(nn.Module):
     def __init__(self, config: ConvNetConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
         self.config = config or ConvNetConfig()
-        generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
-        k = self.config.kernel_size
-        widths = (self.config.in_channels, *self.config.channels)
-        # He initialisation: keeps the scale of the features through the ReLUs.
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.randn(c_out, c_in, k, k, generator=generator)
-                         * math.sqrt(2.0 / (c_in * k * k)))
-            for c_in, c_out in itertools.pairwise(widths)
+        self.weights, self.biases, self.head = initial_layers(
+            (self.config.in_channels, *self.config.channels),
+            self.config.kernel_size, self.config.classes, seed,
         )
-        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(c)) for c in self.config.channels)
-        self.head = nn.Linear(widths[-1], self.config.classes)
-        with torch.no_grad():
-            bound = 1.0 / math.sqrt(widths[-1])
-            self.head.weight.copy_(
-                (torch.rand(self.head.weight.shape, generator=generator) * 2 - 1) * bound
-            )
-            self.head.bias.zero_()
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map before the global pool, ``(N, channels[-1], H', W')``."""
@@ -86,3 +73,30 @@ class ConvNet(nn.Module):
         """Class scores (logits), ``(N, classes)``."""
         pool = global_avg_pool if self.config.global_pool == "avg" else global_max_pool
         return self.head(pool(self.features(x)))
+
+
+def initial_layers(
+    widths: tuple[int, ...], kernel_size: int, classes: int, seed: int
+) -> tuple[nn.ParameterList, nn.ParameterList, nn.Linear]:
+    """The seeded initial parameters of a stack of convolutions and its linear head.
+
+    ``widths = (in_channels, c_1, ..., c_L)``: filter ``l`` has shape ``(c_l, c_{l-1}, k, k)``
+    and entries ``N(0, 2 / (c_{l-1} k²))`` (He initialisation, which keeps the scale of the
+    features through the ReLUs); biases are 0; the head ``(classes, c_L)`` is uniform in
+    ``±1/√c_L`` with bias 0. The same seed gives the same parameters, in every network built
+    with this function.
+    """
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    k = kernel_size
+    weights = nn.ParameterList(
+        nn.Parameter(torch.randn(c_out, c_in, k, k, generator=generator)
+                     * math.sqrt(2.0 / (c_in * k * k)))
+        for c_in, c_out in itertools.pairwise(widths)
+    )
+    biases = nn.ParameterList(nn.Parameter(torch.zeros(c)) for c in widths[1:])
+    head = nn.Linear(widths[-1], classes)
+    with torch.no_grad():
+        bound = 1.0 / math.sqrt(widths[-1])
+        head.weight.copy_((torch.rand(head.weight.shape, generator=generator) * 2 - 1) * bound)
+        head.bias.zero_()
+    return weights, biases, head

@@ -1,0 +1,116 @@
+"""Anti-aliasing: blur before the stride, so a shift changes the downsampled output less.
+
+A *binomial filter* of size ``k`` is ``[1, 1]`` convolved with itself ``k - 1`` times, normalised
+to sum 1: a row of Pascal's triangle over ``2^(k-1)``,
+
+    b_1 = [1],  b_2 = [1, 1]/2,  b_3 = [1, 2, 1]/4,  b_4 = [1, 3, 3, 1]/8,  ...
+
+and its 2-D version is the outer product ``B = b bᵀ``. BlurPool (Zhang 2019) blurs every channel
+with ``B`` and then keeps every ``s``-th sample:
+
+    blur_pool(x) = D_s (B * x)        x: (N, C, H, W) -> (N, C, ⌈H/s⌉, ⌈W/s⌉)
+
+The blur removes most of the content that varies faster than the stride-``s`` grid can follow,
+so the ``s²`` polyphase components of ``B * x`` look alike and a shift off the subgroup
+``sZ x sZ`` changes the output little. Little, not nothing: ``D_s`` still keeps another
+component after an odd shift.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from shiftlab import _validate
+from shiftlab.layers import pad
+
+BLUR_PADDINGS = ("circular", "same", "reflect")
+"""The paddings that keep the size of the blurred map (``conv2d``'s modes of that kind)."""
+
+
+def _full_convolution(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(a * b)[n] = Σ_k a[k] b[n - k]``, all ``len(a) + len(b) - 1`` outputs."""
+    # conv1d cross-correlates, so the flipped b makes it a convolution
+    out = F.conv1d(a[None, None], b.flip(0)[None, None], padding=len(b) - 1)
+    return out[0, 0]
+
+
+def binomial_filter(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The binomial filter ``b_k = [1, 1]^{*(k-1)} / 2^(k-1)``, shape ``(size,)``, sum 1.
+
+    ``b_k[j] = C(k-1, j) / 2^(k-1)``: row ``k - 1`` of Pascal's triangle, computed by ``k - 1``
+    convolutions with ``[1, 1]`` (in float64, exact in integers, then cast to ``dtype``).
+    """
+    size = _validate.positive_int(size, "size")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    taps = torch.ones(1, dtype=torch.float64)
+    pair = torch.ones(2, dtype=torch.float64)
+    for _ in range(size - 1):
+        taps = _full_convolution(taps, pair)
+    return (taps / taps.sum()).to(dtype)
+
+
+def binomial_kernel(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The 2-D binomial filter ``B[u, v] = b[u] b[v]``, shape ``(size, size)``, sum 1."""
+    taps = binomial_filter(size, dtype)
+    return torch.outer(taps, taps)
+
+
+def _blur(x: torch.Tensor, size: int, padding: str, s: int) -> torch.Tensor:
+    """``(B * x)[..., s·i, s·j]``: only the outputs that the stride keeps are computed."""
+    x = _validate.image_tensor(x)
+    _validate.one_of(padding, "padding", BLUR_PADDINGS)
+    kernel = binomial_kernel(size, x.dtype)
+    height, width = x.shape[-2:]
+    if padding != "same" and size > min(height, width):
+        raise ValueError(
+            f"size must be at most the image size {(height, width)} for {padding} padding, "
+            f"got {size}"
+        )
+    batch = x if x.dim() == 4 else x[None, None]
+    channels = batch.shape[1]
+    # one copy of B per channel, each channel blurred on its own (groups = channels)
+    weight = kernel.expand(channels, 1, size, size)
+    out = F.conv2d(pad(batch, (size, size), padding), weight, stride=s, groups=channels)
+    return out if x.dim() == 4 else out[0, 0]
+
+
+def blur(x: torch.Tensor, size: int = 3, padding: str = "circular") -> torch.Tensor:
+    """Every channel convolved with the binomial filter ``B`` of ``size``: ``B * x``.
+
+    x: ``(H, W)`` or ``(N, C, H, W)``; returns the same shape. padding: one of ``BLUR_PADDINGS``
+    (``"circular"`` keeps the blur equivariant to every circular shift). An even ``size`` puts
+    its centre half a pixel down and right, as ``conv2d`` does for even filters.
+    """
+    return _blur(x, size, padding, 1)
+
+
+def blur_pool(
+    x: torch.Tensor, s: int = 2, size: int = 3, padding: str = "circular"
+) -> torch.Tensor:
+    """BlurPool: blur with the binomial filter of ``size``, then keep every ``s``-th sample.
+
+    ``blur_pool(x)[..., i, j] = (B * x)[..., s·i, s·j]``. x: ``(H, W)`` or ``(N, C, H, W)``;
+    returns ``(..., ⌈H/s⌉, ⌈W/s⌉)``. On sides that are multiples of ``s`` it is
+    ``stride.downsample(blur(x, size, padding), s)``; ``size = 1`` is plain downsampling.
+    """
+    return _blur(x, size, padding, _validate.positive_int(s, "s"))
+
+
+def frequency_response(taps: torch.Tensor, n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gain ``|Σ_j b[j] e^{-iωj}|`` of a 1-D filter at ``n // 2 + 1`` frequencies ``0 … π``.
+
+    taps: ``(k,)``. Returns ``(ω, gain)``, both ``(n // 2 + 1,)`` float64. For the binomial
+    filter the gain is ``|cos(ω/2)|^(k-1)``: 1 at ω = 0, 0 at ω = π (the pixel-to-pixel
+    alternation). A stride-2 grid carries frequencies up to π/2 only; the rest aliases.
+    """
+    if not isinstance(taps, torch.Tensor) or not taps.is_floating_point():
+        raise TypeError(f"taps must be a floating-point torch.Tensor, got {taps!r:.60}")
+    if taps.dim() != 1 or taps.numel() == 0:
+        raise ValueError(f"taps must have shape (k,), got {tuple(taps.shape)}")
+    n = _validate.positive_int(n, "n")
+    if n < len(taps):
+        raise ValueError(f"n must be at least the number of taps ({len(taps)}), got {n}")
+    gain = torch.fft.rfft(taps.double(), n=n).abs()
+    return torch.linspace(0, torch.pi, len(gain), dtype=torch.float64), gain

@@ -1,0 +1,233 @@
+"""Consistency: how often a classifier gives the same top-1 class to two random shifts of an image.
+
+Zhang (2019) measures practical shift invariance by the fraction of test images whose top-1
+prediction is the same for two random shifts:
+
+    consistency = P_{x, t₁, t₂} [ argmax f(T_{t₁} x) = argmax f(T_{t₂} x) ]
+
+with ``t₁, t₂`` drawn independently for every image. We measure it under two kinds of shift:
+
+- ``"circular"``: ``T_t`` is the circular shift of a test image, ``t`` uniform on the torus;
+- ``"crop"``: ``T_t`` is the crop-shift of a larger scene, ``|dy|, |dx| <= margin``: new content
+  enters at the border, as when a camera moves (Zhang's random crops).
+
+``glyph_scenes`` makes scenes for the crop-shift: chapter 4's glyphs on a larger noisy canvas,
+placed so that every view shows the whole glyph, so a change of answer is never explained by the
+glyph leaving the frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+
+from shiftlab import _validate
+from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, fit, median_split
+from shiftlab.glyphs import GLYPHS
+from shiftlab.training import accuracy
+
+SHIFT_KINDS = ("circular", "crop")
+
+ZHANG_2019 = {
+    "ResNet-50": {"baseline": (76.16, 89.20), "Bin-5": (77.04, 91.31)},
+    "VGG16": {"baseline": (71.59, 88.52), "Bin-5": (72.33, 90.19)},
+}
+"""Zhang (2019) on ImageNet: (top-1 accuracy %, consistency % under shifts of the crop), without
+and with BlurPool (5-tap binomial filter)."""
+
+KAYHAN_2020 = {"S": 86.43, "F": 88.38, "S+Blur": 88.32, "F+Blur": 90.03}
+"""Kayhan & van Gemert (2020), ResNet-18 on ImageNet: consistency % with same (S) or full (F)
+convolution, without and with Zhang's blur."""
+
+_RN50, _VGG = ZHANG_2019["ResNet-50"], ZHANG_2019["VGG16"]
+PAPERS = {
+    "baseline": f"ResNet-50 {_RN50['baseline'][0]:.2f} / {_RN50['baseline'][1]:.2f}, "
+                f"VGG16 {_VGG['baseline'][0]:.2f} / {_VGG['baseline'][1]:.2f} (Zhang); "
+                f"ResNet-18 S — / {KAYHAN_2020['S']:.2f} (Kayhan)",
+    "blur": f"Bin-5: ResNet-50 {_RN50['Bin-5'][0]:.2f} / {_RN50['Bin-5'][1]:.2f}, "
+            f"VGG16 {_VGG['Bin-5'][0]:.2f} / {_VGG['Bin-5'][1]:.2f} (Zhang); "
+            f"ResNet-18 S+Blur — / {KAYHAN_2020['S+Blur']:.2f} (Kayhan)",
+    "APS": "— / 100 under circular shifts, by construction (Chaman & Dokmanić)",
+    "full": f"ResNet-18 F — / {KAYHAN_2020['F']:.2f} (Kayhan)",
+    "circular": "not measured",
+    "blur + full": f"ResNet-18 F+Blur — / {KAYHAN_2020['F+Blur']:.2f} (Kayhan)",
+}
+"""The papers' "accuracy / consistency" (%) for each network of the chapter's table, as text
+(— where a paper gives no number)."""
+
+
+def shift_each(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Shift image ``n`` circularly by ``shifts[n] = (dy, dx)``: ``(N, C, H, W)`` -> same shape."""
+    x = _validate.image_tensor(x, ranks=(4,))
+    shifts = _shift_table(shifts, len(x))
+    height, width = x.shape[-2:]
+    # (T_t x)[i, j] = x[(i - dy) mod H, (j - dx) mod W], one t per image
+    rows = (torch.arange(height) - shifts[:, :1]) % height  # (N, H)
+    columns = (torch.arange(width) - shifts[:, 1:]) % width  # (N, W)
+    samples = torch.arange(len(x))[:, None, None, None]
+    channels = torch.arange(x.shape[1])[None, :, None, None]
+    return x[samples, channels, rows[:, None, :, None], columns[:, None, None, :]]
+
+
+def crop_each(scenes: torch.Tensor, shifts: torch.Tensor, margin: int) -> torch.Tensor:
+    """The crop-shift of scene ``n`` by ``shifts[n]``: ``(N, C, H, W) -> (N, C, H - 2m, W - 2m)``.
+
+    View ``n`` is ``crop_shift(scenes[n], shifts[n], margin)``: ``x[m + i - dy, m + j - dx]``.
+    """
+    scenes = _validate.image_tensor(scenes, "scenes", ranks=(4,))
+    shifts = _shift_table(shifts, len(scenes))
+    margin = _validate.integer(margin, "margin")
+    height, width = scenes.shape[-2] - 2 * margin, scenes.shape[-1] - 2 * margin
+    if margin < 0 or min(height, width) < 1:
+        raise ValueError(
+            f"margin must satisfy 0 <= margin < min(H, W) / 2 for scenes of shape "
+            f"{tuple(scenes.shape)}, got {margin}"
+        )
+    if shifts.abs().max() > margin:
+        raise ValueError(f"shifts must satisfy |dy|, |dx| <= margin = {margin}")
+    rows = margin - shifts[:, :1] + torch.arange(height)  # (N, H - 2m)
+    columns = margin - shifts[:, 1:] + torch.arange(width)
+    samples = torch.arange(len(scenes))[:, None, None, None]
+    channels = torch.arange(scenes.shape[1])[None, :, None, None]
+    return scenes[samples, channels, rows[:, None, :, None], columns[:, None, None, :]]
+
+
+def _shift_table(shifts: object, n: int) -> torch.Tensor:
+    if not isinstance(shifts, torch.Tensor) or shifts.dtype != torch.long:
+        raise TypeError(f"shifts must be a torch.long tensor of shape ({n}, 2), got {shifts!r:.60}")
+    if shifts.shape != (n, 2):
+        raise ValueError(
+            f"shifts must have shape ({n}, 2), one (dy, dx) per image, got {tuple(shifts.shape)}"
+        )
+    return shifts
+
+
+@torch.no_grad()
+def consistency(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    *,
+    kind: str = "circular",
+    margin: int = 0,
+    pairs: int = 10,
+    seed: int = 0,
+) -> float:
+    """The fraction of (image, pair of shifts) on which the top-1 class of ``model`` agrees.
+
+    images: test images ``(N, C, H, W)`` for ``kind="circular"`` (shifts uniform on the
+    ``H x W`` torus), or scenes ``(N, C, H + 2m, W + 2m)`` for ``kind="crop"`` (shifts uniform
+    in ``[-m, m]²``, ``m = margin``). ``pairs`` independent pairs are drawn per image from a
+    generator seeded with ``seed``; the result is a float in ``[0, 1]``.
+    """
+    _validate.function(model, "model")
+    images = _validate.image_tensor(images, "images", ranks=(4,))
+    _validate.one_of(kind, "kind", SHIFT_KINDS)
+    pairs = _validate.positive_int(pairs, "pairs")
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    n = len(images)
+    if kind == "circular":
+        sizes = torch.tensor(images.shape[-2:])
+
+        def view(shifts: torch.Tensor) -> torch.Tensor:
+            return shift_each(images, shifts)
+
+        def draw() -> torch.Tensor:
+            return (torch.rand(n, 2, generator=generator) * sizes).long()
+    else:
+        margin = _validate.integer(margin, "margin")
+
+        def view(shifts: torch.Tensor) -> torch.Tensor:
+            return crop_each(images, shifts, margin)
+
+        def draw() -> torch.Tensor:
+            return torch.randint(-margin, margin + 1, (n, 2), generator=generator)
+
+    agree = 0
+    for _ in range(pairs):
+        first, second = model(view(draw())), model(view(draw()))
+        agree += (first.argmax(dim=1) == second.argmax(dim=1)).sum().item()
+    return agree / (n * pairs)
+
+
+def glyph_scenes(
+    n: int,
+    size: int = 16,
+    margin: int = 4,
+    *,
+    noise: float = 0.3,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` noisy scenes ``(n, 1, size + 2m, size + 2m)`` with one glyph each, and the labels.
+
+    The glyphs and labels are those of ``shiftlab.glyphs`` (plus 0, cross 1). The glyph's
+    top-left corner is uniform on ``[2m, size - 3]²`` in scene coordinates, so every crop-shift
+    view ``crop_shift(scene, t, m)`` with ``|dy|, |dx| <= m`` shows it whole.
+    """
+    n = _validate.positive_int(n, "n")
+    size = _validate.positive_int(size, "size")
+    margin = _validate.integer(margin, "margin")
+    if margin < 0 or size < 2 * margin + 3:
+        raise ValueError(
+            f"margin must satisfy 0 <= 2 * margin <= size - 3 = {size - 3}, so that the glyph "
+            f"fits in every view, got margin = {margin} for size = {size}"
+        )
+    noise = _validate.non_negative_float(noise, "noise")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    side = size + 2 * margin
+    labels = torch.randint(0, len(GLYPHS), (n,), generator=generator)
+    corners = torch.randint(2 * margin, size - 2, (n, 2), generator=generator)
+    scenes = noise * torch.randn(n, 1, side, side, generator=generator, dtype=dtype)
+    stamps = torch.stack(list(GLYPHS.values())).to(dtype)
+    for k in range(n):
+        top, left = corners[k].tolist()
+        scenes[k, 0, top : top + 3, left : left + 3] += stamps[labels[k]]
+    return scenes, labels
+
+
+def consistency_table(
+    variants: Mapping[str, DownsamplingConfig],
+    train_set: tuple[torch.Tensor, torch.Tensor],
+    test_set: tuple[torch.Tensor, torch.Tensor],
+    scenes: torch.Tensor,
+    *,
+    margin: int,
+    steps: int,
+    lr: float = 0.05,
+    pairs: int = 8,
+    seed: int = 0,
+) -> tuple[dict[str, dict[str, float]], dict[str, DownsamplingNet]]:
+    """Train every variant on ``train_set`` and measure it: the chapter's one table, one run.
+
+    For each ``name: config``, a ``DownsamplingNet(config, seed=seed)`` is trained with ``fit``
+    for ``steps`` steps; its row holds the test ``accuracy``, the consistency under
+    ``"circular"`` shifts of the test images and under ``"crop"`` shifts of ``scenes`` (with
+    ``margin``), and ``"untrained"``: the circular-shift consistency of the same network
+    before training, split at the median (``median_split``). Every variant starts from the same
+    weights where the shapes agree and sees the same shifts. Returns ``(rows, trained models)``.
+    """
+    if not variants:
+        raise ValueError("variants must name at least one DownsamplingConfig")
+    for name, config in variants.items():
+        if not isinstance(config, DownsamplingConfig):
+            raise TypeError(f"variants[{name!r}] must be a DownsamplingConfig, got {config!r}")
+    images, labels = train_set
+    test_images, test_labels = test_set
+    rows: dict[str, dict[str, float]] = {}
+    models: dict[str, DownsamplingNet] = {}
+    for name, config in variants.items():
+        untrained = median_split(DownsamplingNet(config, seed=seed), test_images)
+        model = DownsamplingNet(config, seed=seed)
+        fit(model, images, labels, steps=steps, lr=lr)
+        rows[name] = {
+            "accuracy": accuracy(model, test_images, test_labels),
+            "circular": consistency(model, test_images, pairs=pairs, seed=seed),
+            "crop": consistency(model, scenes, kind="crop", margin=margin, pairs=pairs,
+                                seed=seed),
+            "untrained": consistency(untrained, test_images, pairs=pairs, seed=seed),
+        }
+        models[name] = model
+    return rows, models

@@ -1,0 +1,273 @@
+"""Checkers for chapter 6, the rook experiment.
+
+Each checker draws its trials from a seeded generator (patches, sizes, borders, filters,
+network weights), so a notebook shows the same output on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.layers import conv2d
+from shiftlab.quadrant import photo_patches, quadrant_images
+from shiftlab.rook import RookNet, RookNetConfig, corner_pair, pooled_features, rook_images
+
+
+def _draw(low: int, high: int, generator: torch.Generator) -> int:
+    """One random integer in ``[low, high]``."""
+    return int(torch.randint(low, high + 1, (1,), generator=generator))
+
+
+def _as_tensor(value: object, call: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise ExerciseError(f"{call} returned {type(value).__name__}; expected a torch.Tensor")
+    return value
+
+
+# Exercise 6.1 ---------------------------------------------------------------------------------
+
+@exercise("6.1", "the two rook images, for any patch")
+def check_rook_pair(rook_pair: Callable, *, seed: int = 0, trials: int = 30) -> None:
+    """``rook_pair(patch, size, border)`` must equal ``rook.corner_pair``: ``(2, 1, S, S)``."""
+    generator = torch.Generator().manual_seed(seed)
+    for trial in range(trials):
+        height, width = _draw(1, 6, generator), _draw(1, 6, generator)
+        size = max(height, width) + _draw(0, 6, generator)
+        border = _draw(0, 3, generator) if trial else 0
+        if trial == 1:
+            height, width, size, border = 3, 2, 6, 1  # small, not square, with a border
+        patch = torch.rand(height, width, generator=generator) + 0.5  # no zero pixels
+        original = patch.clone()
+        call = f"rook_pair(patch of shape {(height, width)}, size={size}, border={border})"
+        got = _as_tensor(attempt(rook_pair, patch, size, border, call=call), call)
+        want = corner_pair(original, size, border)
+        if not torch.equal(patch, original):
+            raise ExerciseError(f"{call} changed the patch in place; leave it as it is")
+        if got.shape != want.shape:
+            side = size + 2 * border
+            hint = ""
+            if got.shape == want.shape[:1] + want.shape[2:]:
+                hint = " Keep the channel axis: (2, 1, S, S), as a batch of two images."
+            elif got.shape[-1] in (size + border, size):
+                hint = f" The border goes on all four sides: S = size + 2 · border = {side}."
+            raise ExerciseError(
+                f"{call} returned shape {tuple(got.shape)}; expected {tuple(want.shape)}.{hint}"
+            )
+        if torch.equal(got, want):
+            continue
+        hint = "Paste the patch with its top-left pixel at (border, border) in image 0."
+        if torch.equal(got, want.flip(0)):
+            hint = "The two images are swapped: image 0 has the patch at the top left."
+        elif torch.equal(got[0], want[0]):
+            hint = ("Image 0 is right. In image 1 the patch's bottom-right pixel sits at "
+                    f"(border + size - 1, border + size - 1) = {(border + size - 1,) * 2}, so "
+                    "its top-left pixel at (border + size - height, border + size - width).")
+        elif got.sum() != want.sum():
+            hint = "Each image must hold the patch exactly once, on a black (zero) canvas."
+        raise ExerciseError(f"{call} is wrong. {hint}")
+
+
+# Exercise 6.2 ---------------------------------------------------------------------------------
+
+@exercise("6.2", "full convolution")
+def check_full_conv(full_conv: Callable, *, seed: int = 0, trials: int = 25) -> None:
+    """``full_conv(x, weight)`` must equal ``conv2d(x, weight, padding="full")``: every window
+    that overlaps the image, output ``(N, O, H + k - 1, W + k - 1)``."""
+    generator = torch.Generator().manual_seed(seed)
+    for trial in range(trials):
+        k = _draw(1, 5, generator) if trial else 3
+        n, c, o = _draw(1, 2, generator), _draw(1, 3, generator), _draw(1, 3, generator)
+        height, width = _draw(1, 9, generator), _draw(1, 9, generator)
+        if trial == 0:
+            n, c, o, height, width = 1, 1, 1, 5, 4
+        x = torch.randn(n, c, height, width, generator=generator, dtype=torch.float64)
+        weight = torch.randn(o, c, k, k, generator=generator, dtype=torch.float64)
+        call = (f"full_conv(x of shape {tuple(x.shape)}, weight of shape "
+                f"{tuple(weight.shape)})")
+        got = _as_tensor(attempt(full_conv, x.clone(), weight.clone(), call=call), call)
+        want = conv2d(x, weight, padding="full")
+        if got.shape != want.shape:
+            hint = ""
+            if got.shape[-2:] == x.shape[-2:]:
+                hint = (" That is the input's size: same padding. Full convolution pads "
+                        "k - 1 zeros on every side, so the output grows by k - 1.")
+            elif got.shape[-2:] == (height + 2 * (k - 1), width + 2 * (k - 1)):
+                hint = " That is the padded input's size: convolve it with the filter too."
+            raise ExerciseError(
+                f"{call} returned shape {tuple(got.shape)}; expected {tuple(want.shape)} = "
+                f"(N, O, H + k - 1, W + k - 1).{hint}"
+            )
+        if torch.allclose(got.double(), want, rtol=1e-6, atol=1e-9):
+            continue
+        hint = ("Pad k - 1 zeros on each of the four sides (F.pad(x, (k-1, k-1, k-1, k-1))), "
+                "then F.conv2d without padding.")
+        flipped = conv2d(x, weight.flip(-2, -1), padding="full")
+        if torch.allclose(got.double(), flipped, rtol=1e-6, atol=1e-9):
+            hint = ("The filter is flipped: deep-learning convolution is a cross-correlation, "
+                    "F.conv2d(x, weight) as it is, no torch.flip.")
+        elif torch.allclose(got.double(), _one_sided(x, weight), rtol=1e-6, atol=1e-9):
+            hint = "The zeros must go on all four sides, not only before the image."
+        raise ExerciseError(f"{call} gives wrong values. {hint}")
+
+
+def _one_sided(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Padding ``2(k - 1)`` zeros before the image only: a tempting mistake with the right shape."""
+    k = weight.shape[-1]
+    return F.conv2d(F.pad(x, (2 * (k - 1), 0, 2 * (k - 1), 0)), weight)
+
+
+# Exercise 6.3 ---------------------------------------------------------------------------------
+
+PADDINGS = ("valid", "same", "full", "circular", "reflect")
+"""The paddings of exercises 6.3 and 6.4."""
+
+
+def equal_pool_fraction(filters: torch.Tensor, padding: str) -> float:
+    """The reference for exercise 6.3: the fraction of filters ``(F, 5, 5)`` for which the two
+    rook images have exactly the same pooled feature under ``padding``."""
+    pooled = pooled_features(filters[:, None], rook_images()[0], padding)
+    return (pooled[:, 0] == pooled[:, 1]).double().mean().item()
+
+
+@exercise("6.3", "prove by computing: equal pooled features")
+def check_equal_pool_fraction(my_fraction: Callable, *, seed: int = 0) -> None:
+    """``my_fraction(filters, padding)`` returns the fraction of the filters ``(F, 5, 5)`` for
+    which ``max ReLU(w ⋆ x_0) == max ReLU(w ⋆ x_1)`` exactly, for the two rook images."""
+    generator = torch.Generator().manual_seed(seed)
+    for padding in PADDINGS:
+        filters = torch.randn(200, 5, 5, generator=generator)
+        call = f"my_fraction(200 random 5x5 filters, padding={padding!r})"
+        got = attempt(my_fraction, filters.clone(), padding, call=call)
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, int | float):
+            raise ExerciseError(f"{call} returned {got!r}; expected a fraction (a float)")
+        want = equal_pool_fraction(filters, padding)
+        if abs(got - want) < 1e-9:
+            continue
+        hint = ("Compute ReLU(conv2d(images, w, padding=padding)) for both rook images, take "
+                "the max over all pixels and count the filters whose two maxima are equal.")
+        others = [p for p in PADDINGS if p != padding
+                  and abs(got - equal_pool_fraction(filters, p)) < 1e-9]
+        if got == 1.0:
+            hint += (" Under this padding some filters see the border differently in the two "
+                     "images; compare with ==, not with a loose tolerance, and apply the ReLU.")
+        elif others:
+            hint = (f"That is the fraction for padding={others[0]!r}: use the padding you "
+                    "were given.")
+        elif want == 1.0:
+            hint += (f" Under {padding!r} padding the theorem says every filter gives equal "
+                     "maxima.")
+        raise ExerciseError(f"{call} returned {got:.3f}; expected {want:.3f}. {hint}")
+
+
+# Exercise 6.4 ---------------------------------------------------------------------------------
+
+SEPARABLE = {
+    "valid": (True, "valid convolution drops every window that hangs over the edge, "
+                    "differently for the two corners"),
+    "same": (True, "same padding drops the windows centred outside the image, which touch the "
+                   "rook in one image and not in the other"),
+    "full": (False, "full convolution computes every window that overlaps the image: the two "
+                    "feature maps hold the same numbers (the chapter's theorem)"),
+    "circular": (False, "on the torus the second image is a circular shift of the first, and "
+                        "circular convolution commutes with it"),
+    "reflect": (True, "the mirror image of the rook appears beyond the edge it touches, on the "
+                      "top-left edges in one image and the bottom-right ones in the other"),
+}
+"""Whether some filter gives the two rook images different pooled features, and why."""
+
+
+@exercise("6.4", "predict, then measure: which paddings separate?")
+def check_separable(my_separable: Callable[[], dict[str, bool]]) -> None:
+    """``my_separable()`` returns ``{padding: bool}`` for the five ``PADDINGS``: can a filter
+    give the two rook images different pooled features?"""
+    call = "my_separable()"
+    answer = attempt(my_separable, call=call)
+    if not isinstance(answer, dict) or set(answer) != set(PADDINGS):
+        raise ExerciseError(f"{call} must return a dict with the keys {list(PADDINGS)}, "
+                            f"got {answer!r}")
+    if not all(isinstance(v, bool) for v in answer.values()):
+        raise ExerciseError(f"every answer must be True or False, got {answer!r}")
+    wrong = [f"  {p}: you said {answer[p]}, but it is {truth}: {why}."
+             for p, (truth, why) in SEPARABLE.items() if answer[p] != truth]
+    if wrong:
+        raise ExerciseError(f"{len(wrong)} of {len(PADDINGS)} answers are wrong:\n"
+                            + "\n".join(wrong))
+
+
+# Exercise 6.5 ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BorderNetwork:
+    """A bias-free network of exercise 6.5 and what the learner is told about it."""
+
+    description: str
+    config: RookNetConfig
+
+
+NETWORKS: dict[str, BorderNetwork] = {
+    "A": BorderNetwork("one 5x5 layer, 1 channel (the rook network)", RookNetConfig()),
+    "B": BorderNetwork("two 3x3 layers, 4 channels each", RookNetConfig((4, 4), 3)),
+    "C": BorderNetwork("three 3x3 layers, 4 channels each", RookNetConfig((4, 4, 4), 3)),
+    "D": BorderNetwork("one 7x7 layer, 4 channels", RookNetConfig((4,), 7)),
+    "E": BorderNetwork("two 5x5 layers, 4 channels each", RookNetConfig((4, 4), 5)),
+}
+
+
+def invisible_border(config: RookNetConfig, *, seeds: int = 3, max_border: int = 10) -> int:
+    """The reference for exercise 6.5: the smallest border ``b`` at which, for ``seeds`` random
+    networks and four photograph crops, the final feature maps of the two quadrant images hold
+    the same values in every channel (sorted and compared exactly)."""
+    patches = photo_patches(4, split="test", seed=5)
+    for border in range(max_border + 1):
+        images, _ = quadrant_images(patches, border=border)
+        half = len(patches)
+        if all(_same_values(RookNet(config, seed=s).features(images).detach(), half)
+               for s in range(seeds)):
+            return border
+    raise ValueError(f"no border up to {max_border} hides the position")  # pragma: no cover
+
+
+def _same_values(maps: torch.Tensor, half: int) -> bool:
+    values = maps.flatten(2).sort(dim=-1).values
+    return torch.equal(values[:half], values[half:])
+
+
+@exercise("6.5", "the border at which a network falls to chance")
+def check_invisible_border(my_border: Callable, *, seed: int = 0) -> None:
+    """``my_border(config)`` returns the smallest border width ``b`` at which the two quadrant
+    images give a bias-free ``RookNet(config)`` the same feature values for random weights."""
+    generator = torch.Generator().manual_seed(seed)
+    names = list(NETWORKS)
+    for k in torch.randperm(len(names), generator=generator).tolist():
+        network = NETWORKS[names[k]]
+        call = f"my_border(network {names[k]}: {network.description})"
+        got = attempt(my_border, network.config, call=call)
+        if isinstance(got, bool) or not isinstance(got, int):
+            raise ExerciseError(f"{call} returned {got!r}; expected an int (a border width)")
+        layers, size = len(network.config.channels), network.config.kernel_size
+        want = network.config.receptive_radius
+        if got == want:
+            continue
+        hint = ""
+        if got == want + 1:
+            hint = (" One too many: at b = r the responses reach exactly to the edge and nothing "
+                    "is cut yet. Start the search at b = 0.")
+        elif got == 2 * want + 1:
+            hint = " That is the width of the receptive field, 2r + 1; the border needs only r."
+        elif got == 2 * want:
+            hint = " That is twice the reach: the border is only cut by what the patch reaches."
+        elif got < want:
+            hint = (" Compare all values of the final feature maps (sorted), not only their "
+                    "maximum: a maximum can hide a difference. Use several crops and seeds.")
+        raise ExerciseError(
+            f"{call} returned {got}; expected {want}: {layers} layer(s) of {size}x{size} "
+            f"reach r = {layers} · ({size} - 1) / 2 = {want} pixels, and from b = r on "
+            f"nothing the network computes is cut by the edge.{hint}"
+        )

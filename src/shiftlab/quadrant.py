@@ -1,0 +1,245 @@
+"""The quadrant experiment in miniature: how far from the border can a CNN still tell where?
+
+Kayhan & van Gemert paste a photograph into the top-left or the bottom-right quadrant of a black
+canvas (two classes) and add ``b`` black pixels on all four sides. Here the photographs are
+small crops of matplotlib's sample photograph, train crops from its left half and test crops
+from its right half (disjoint pixels), each pasted in both quadrants:
+
+    x_0 = patch at (b, b),   x_1 = patch at (b + C - P, b + C - P),   side S = C + 2b
+
+The network is ``rook.RookNet`` with ``L`` bias-free ``k x k`` layers, whose output pixels see
+``r = L (k - 1) / 2`` pixels in every direction. Without biases black stays black in every layer,
+so zero padding is just more black: the border matters only by cutting off responses that would
+fall outside the image. From ``b >= r`` on, nothing is cut, the feature maps of ``x_0`` and
+``x_1`` hold the same values, and no read-out can beat 50%. Full convolution cuts nothing for
+any ``b``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from shiftlab import _validate
+from shiftlab.data import sample_image
+from shiftlab.progress import progress
+from shiftlab.rook import RookNet, RookNetConfig, corner_pair, single_thread
+
+PATCH = 6
+"""Side of a photograph crop."""
+
+CANVAS = 2 * PATCH
+"""Side of the canvas before the border: the crop fills one quadrant."""
+
+SPLITS = ("train", "test")
+
+
+def photo_patches(
+    n: int, *, split: str = "train", size: int = PATCH, photo_size: int = 96, seed: int = 0
+) -> torch.Tensor:
+    """``n`` random ``size x size`` crops of the sample photograph: ``(n, size, size)``.
+
+    The photograph (``data.sample_image(photo_size)``) is split down the middle: ``"train"``
+    crops come from its left half, ``"test"`` crops from its right half, so no pixel is in both.
+    """
+    n = _validate.positive_int(n, "n")
+    _validate.one_of(split, "split", SPLITS)
+    size = _validate.positive_int(size, "size")
+    photo = sample_image(_validate.positive_int(photo_size, "photo_size"))
+    half = photo.shape[1] // 2
+    if size > half:
+        raise ValueError(f"size must fit in half the photograph ({half} columns), got {size}")
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    top = torch.randint(0, photo.shape[0] - size + 1, (n,), generator=generator)
+    left = torch.randint(0, half - size + 1, (n,), generator=generator)
+    left = left + (half if split == "test" else 0)
+    return torch.stack([photo[i : i + size, j : j + size]
+                        for i, j in zip(top.tolist(), left.tolist(), strict=True)])
+
+
+def quadrant_images(
+    patches: torch.Tensor, *, border: int = 0, canvas: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each patch in the top-left quadrant (label 0) and in the bottom-right one (label 1).
+
+    patches: ``(n, P, P)``; returns images ``(2n, 1, S, S)`` with ``S = canvas + 2 · border``
+    (``canvas`` defaults to ``2P``) and labels ``(2n,)``: the ``n`` top-left images first.
+    """
+    patches = _validate.image_tensor(patches, "patches", ranks=(3,))
+    border = _validate.integer(border, "border")
+    if border < 0:
+        raise ValueError(f"border must be >= 0, got {border}")
+    side = patches.shape[-1]
+    if patches.shape[-2] != side:
+        raise ValueError(f"patches must be square, got shape {tuple(patches.shape)}")
+    canvas = 2 * side if canvas is None else _validate.positive_int(canvas, "canvas")
+    if canvas < side:
+        raise ValueError(f"canvas must be at least the patch side {side}, got {canvas}")
+    pairs = torch.stack([corner_pair(p, canvas, border) for p in patches])  # (n, 2, 1, S, S)
+    labels = torch.arange(2).repeat_interleave(len(patches))
+    return pairs.transpose(0, 1).flatten(0, 1), labels
+
+
+def fit(
+    net: RookNet, images: torch.Tensor, labels: torch.Tensor, *, steps: int = 40,
+    lr: float = 0.05, parameters: Iterable[torch.nn.Parameter] | None = None,
+) -> list[float]:
+    """Full-batch Adam on the cross-entropy for ``steps`` steps; return the loss of each step.
+
+    ``parameters`` (default: all of ``net``'s) are the ones trained. Adam is written out here
+    (β = 0.9, 0.999): ``torch.optim`` would import its compiler on first use, which takes
+    seconds, longer than this whole training.
+    """
+    steps = _validate.positive_int(steps, "steps")
+    lr = _validate.non_negative_float(lr, "lr")
+    params = list(net.parameters() if parameters is None else parameters)
+    first = [torch.zeros_like(p) for p in params]
+    second = [torch.zeros_like(p) for p in params]
+    losses = []
+    for t in range(1, steps + 1):
+        loss = F.cross_entropy(net(images), labels)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, m, v, g in zip(params, first, second, grads, strict=True):
+                m.mul_(0.9).add_(g, alpha=0.1)
+                v.mul_(0.999).addcmul_(g, g, value=0.001)
+                step = (m / (1 - 0.9**t)) / ((v / (1 - 0.999**t)).sqrt() + 1e-8)
+                p.sub_(lr * step)
+        losses.append(loss.item())
+    return losses
+
+
+def linear_readout(
+    train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
+    *, ridge: float = 1e-3,
+) -> torch.Tensor:
+    """Fit a linear read-out by least squares, predict the test labels: ``(n_test,)``.
+
+    Features ``(n, d)`` are standardised with the training statistics; ``w`` minimises
+    ``‖[F 1] w − y‖² + ridge · n ‖w‖²`` with ``y = ±1``; the prediction is ``[w · f > 0]``.
+    Equal features give equal predictions, whatever the fit.
+    """
+    train_features = _validate.any_tensor(train_features, "train_features").double()
+    test_features = _validate.any_tensor(test_features, "test_features").double()
+    mean, spread = train_features.mean(0), train_features.std(0) + 1e-12
+
+    def design(features: torch.Tensor) -> torch.Tensor:
+        ones = torch.ones(len(features), 1, dtype=torch.float64)
+        return torch.cat([(features - mean) / spread, ones], dim=1)
+
+    a = design(train_features)
+    targets = 2.0 * train_labels.double() - 1
+    gram = a.T @ a + ridge * len(a) * torch.eye(a.shape[1], dtype=torch.float64)
+    weights = torch.linalg.solve(gram, a.T @ targets)
+    return (design(test_features) @ weights > 0).long()
+
+
+@dataclass
+class BorderSweep:
+    """Test accuracy over border widths: ``accuracy[training][padding][k]`` at ``borders[k]``.
+
+    ``training`` is ``"from scratch"`` (every weight trained) or ``"frozen random"`` (random
+    convolutions, only a linear read-out trained); ``config`` is the network (its padding is
+    replaced by each of ``paddings``).
+    """
+
+    borders: tuple[int, ...]
+    paddings: tuple[str, ...]
+    config: RookNetConfig
+    accuracy: dict[str, dict[str, list[float]]]
+
+
+TRAININGS = ("from scratch", "frozen random")
+
+
+def border_sweep(
+    borders: Sequence[int],
+    paddings: Sequence[str] = ("same", "full"),
+    *,
+    config: RookNetConfig | None = None,
+    train_patches: torch.Tensor,
+    test_patches: torch.Tensor,
+    steps: int = 40,
+    lr: float = 0.05,
+    seed: int = 0,
+    show_progress: bool = True,
+) -> BorderSweep:
+    """Train and test at every border width and padding; show a progress bar over the runs.
+
+    For each ``(padding, b)``: one network trained from scratch with ``fit`` and one frozen
+    random network with a ``linear_readout`` on its pooled features, both from ``seed``.
+    """
+    borders = tuple(_validate.integer(b, "borders[k]") for b in borders)
+    if not borders or min(borders) < 0:
+        raise ValueError(f"borders must be a non-empty list of ints >= 0, got {borders}")
+    paddings = tuple(paddings)
+    config = config or RookNetConfig(channels=(4, 4, 8), kernel_size=3)
+    accuracy: dict[str, dict[str, list[float]]] = {t: {p: [] for p in paddings}
+                                                   for t in TRAININGS}
+    runs = [(p, b) for p in paddings for b in borders]
+    with single_thread():
+        for padding, border in progress(runs, desc="border sweep", unit="run",
+                                        disable=not show_progress):
+            net_config = RookNetConfig(config.channels, config.kernel_size, padding,
+                                       config.classes, config.in_channels)
+            scratch, frozen = _accuracies(net_config, border, train_patches, test_patches,
+                                          steps=steps, lr=lr, seed=seed)
+            accuracy["from scratch"][padding].append(scratch)
+            accuracy["frozen random"][padding].append(frozen)
+    return BorderSweep(borders, paddings, config, accuracy)
+
+
+def _accuracies(config: RookNetConfig, border: int, train_patches: torch.Tensor,
+                test_patches: torch.Tensor, *, steps: int, lr: float,
+                seed: int) -> tuple[float, float]:
+    """Test accuracy of one network trained from scratch and of one frozen random network."""
+    x_train, y_train = quadrant_images(train_patches, border=border)
+    x_test, y_test = quadrant_images(test_patches, border=border)
+    net = RookNet(config, seed=seed)
+    fit(net, x_train, y_train, steps=steps, lr=lr)
+    with torch.no_grad():
+        scratch = (net(x_test).argmax(1) == y_test).double().mean().item()
+        frozen = RookNet(config, seed=seed)
+        guess = linear_readout(frozen.pooled(x_train), y_train, frozen.pooled(x_test))
+    return scratch, (guess == y_test).double().mean().item()
+
+
+def multiply_adds(config: RookNetConfig, size: int) -> int:
+    """Multiply-adds of one forward pass of ``RookNet(config)`` on one ``size x size`` image.
+
+    Layer ``l`` costs ``k² · c_in · c_out · H_l · W_l``; same padding keeps ``H_l = size``,
+    full convolution grows it by ``k - 1`` per layer, valid shrinks it by as much.
+    """
+    size = _validate.positive_int(size, "size")
+    k, total, side = config.kernel_size, 0, size
+    widths = (config.in_channels, *config.channels)
+    for c_in, c_out in itertools.pairwise(widths):
+        side += {"full": k - 1, "valid": 1 - k}.get(config.padding, 0)
+        total += k * k * c_in * c_out * side * side
+    return total
+
+
+PAPER_BORDERS = (0, 16, 32, 64, 128, 256, 512)
+"""Border widths (pixels) of Quadrant ImageNet in Kayhan & van Gemert (2020)."""
+
+PAPER_QUADRANT = {
+    "BagNet-33": (98, 96, 50, 50, 50, 50, 50),
+    "ResNet-18": (98, 97, 96, 97, 94, 50, 50),
+    "DenseNet-121": (99, 99, 99, 99, 99, 87, 50),
+}
+"""Their test accuracy (%) at ``PAPER_BORDERS``, ImageNet-pretrained frozen convolutions and a
+trained read-out, read off the figure of the paper's repository (±1 point)."""
+
+PAPER_DATA_EFFICIENCY = {
+    "all of ImageNet": 0.1,
+    "500 per class": 1.3,
+    "250 per class": 3.2,
+    "100 per class": 3.4,
+    "50 per class": 4.8,
+}
+"""ResNet-50 on ImageNet: top-1 accuracy of full minus same convolution (points), by the number
+of training images per class (Kayhan & van Gemert 2020)."""

@@ -1,0 +1,170 @@
+"""shiftlab.rook, shiftlab.quadrant, shiftlab.rook_plots and shiftlab.progress: argument
+validation, shapes, and the progress bar's two forms."""
+
+import re
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from tqdm.std import tqdm as std_tqdm
+
+from shiftlab import progress as progress_module
+from shiftlab.progress import NotebookProgress, progress
+from shiftlab.quadrant import (
+    BorderSweep,
+    border_sweep,
+    fit,
+    linear_readout,
+    multiply_adds,
+    photo_patches,
+    quadrant_images,
+)
+from shiftlab.rook import (
+    RookNet,
+    RookNetConfig,
+    corner_pair,
+    place,
+    pooled_features,
+    rook_images,
+    rook_patch,
+    single_thread,
+    train_rook_experiment,
+    train_rook_runs,
+)
+from shiftlab.rook_plots import border_sweep_figure, paper_table, rook_training_explorer
+from shiftlab.sliders import slider
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: rook_patch(torch.int64), TypeError, "dtype"),
+    (lambda: place(torch.ones(3, 3), 4, (2, 0)), ValueError, "corner"),
+    (lambda: place(torch.ones(3, 3), 4, 2), TypeError, "corner"),
+    (lambda: place(torch.ones(3), 4, (0, 0)), ValueError, "patch"),
+    (lambda: rook_images(border=-1), ValueError, "border"),
+    (lambda: rook_images(border=1.0), TypeError, "border"),
+    (lambda: corner_pair(torch.ones(5, 3), 4), ValueError, "size"),
+    (lambda: corner_pair(torch.ones(3, 3), 4, -2), ValueError, "border"),
+    (lambda: RookNetConfig(kernel_size=4), ValueError, "kernel_size"),
+    (lambda: RookNetConfig(channels=()), ValueError, "channels"),
+    (lambda: RookNetConfig(channels=[1]), ValueError, "channels"),
+    (lambda: RookNetConfig(padding="zeros"), ValueError, "padding"),
+    (lambda: RookNet(seed="0"), TypeError, "seed"),
+    (lambda: RookNet().features(torch.ones(32, 32)), ValueError, "x"),
+    (lambda: pooled_features(torch.ones(5, 5), rook_images()[0], "same"), ValueError, "weight"),
+    (lambda: train_rook_runs("zeros"), ValueError, "padding"),
+    (lambda: train_rook_runs("same", ()), ValueError, "seeds"),
+    (lambda: train_rook_runs("same", (0.5,)), TypeError, "seeds"),
+    (lambda: train_rook_runs("same", epochs=0), ValueError, "epochs"),
+    (lambda: train_rook_experiment("same"), ValueError, "paddings"),
+    (lambda: train_rook_experiment(("same", "zero")), ValueError, "paddings"),
+    (lambda: train_rook_runs("same", lr=-1.0), ValueError, "lr"),
+    (lambda: photo_patches(0), ValueError, "n"),
+    (lambda: photo_patches(2, split="valid"), ValueError, "split"),
+    (lambda: photo_patches(2, size=60), ValueError, "size"),
+    (lambda: quadrant_images(torch.ones(2, 3, 4)), ValueError, "square"),
+    (lambda: quadrant_images(torch.ones(3, 3)), ValueError, "patches"),
+    (lambda: quadrant_images(torch.ones(1, 3, 3), border=-1), ValueError, "border"),
+    (lambda: quadrant_images(torch.ones(1, 3, 3), canvas=2), ValueError, "canvas"),
+    (lambda: fit(RookNet(), *rook_images(), steps=0), ValueError, "steps"),
+    (lambda: linear_readout([[1.0]], torch.ones(1), torch.ones(1, 1)), TypeError,
+     "train_features"),
+    (lambda: border_sweep([], train_patches=torch.ones(1, 3, 3),
+                          test_patches=torch.ones(1, 3, 3)), ValueError, "borders"),
+    (lambda: border_sweep([-1], train_patches=torch.ones(1, 3, 3),
+                          test_patches=torch.ones(1, 3, 3)), ValueError, "borders"),
+    (lambda: multiply_adds(RookNetConfig(), 0), ValueError, "size"),
+    (lambda: progress(range(3), desc=3), TypeError, "desc"),
+])
+def test_bad_arguments_raise_errors_that_name_them(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_the_explorer_rejects_epochs_it_has_not_recorded():
+    runs = train_rook_runs("same", (0,), epochs=2)
+    with pytest.raises(ValueError, match="epochs"):
+        rook_training_explorer(runs, rook_images()[0], [0, 5])
+    with pytest.raises(ValueError, match="run"):
+        rook_training_explorer(runs, rook_images()[0], [0, 1], run=1)
+
+
+def test_the_explorer_draws_one_frame_per_epoch():
+    runs = train_rook_runs("same", (0,), epochs=3)
+    fig, update = rook_training_explorer(runs, rook_images()[0], [0, 3])
+    frames = slider(fig, update, [0, 3], label="epoch")
+    assert len(frames) == 2 and frames.frames[0] != frames.frames[1]
+
+
+def test_the_sweep_figure_has_a_panel_per_training_and_marks_the_reach():
+    sweep = BorderSweep((0, 1, 3), ("same", "full"), RookNetConfig((2,), 3),
+                        {t: {"same": [0.9, 0.7, 0.5], "full": [0.5] * 3}
+                         for t in ("from scratch", "frozen random")})
+    fig = border_sweep_figure(sweep, title="t")
+    axes = fig.axes
+    assert len(axes) == 2
+    assert any(line.get_xdata()[0] == 1 for line in axes[0].lines)  # r = 1 marked
+    plt.close(fig)
+
+
+def test_paper_table_labels_the_borders():
+    assert paper_table({"net": (1, 2)}, (0, 16)) == {"net": {"b = 0": 1, "b = 16": 2}}
+
+
+def test_the_rook_network_pools_every_channel():
+    net = RookNet(RookNetConfig((3, 2), 3), seed=1)
+    x = torch.rand(4, 1, 10, 10)
+    assert net.features(x).shape == (4, 2, 10, 10)
+    assert net.pooled(x).shape == (4, 2) and net(x).shape == (4, 2)
+    assert (net.features(x) >= 0).all()
+
+
+def test_single_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with single_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_the_linear_readout_separates_separable_features_and_ties_equal_ones():
+    features = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    assert linear_readout(features, labels, features).tolist() == [0, 0, 1, 1]
+    same = linear_readout(features, labels, torch.tensor([[1.5], [1.5]]))
+    assert same[0] == same[1]
+
+
+# The progress bar ------------------------------------------------------------------------------
+
+def test_outside_a_notebook_the_bar_is_tqdms_text_bar(capsys):
+    bar = progress(range(3), desc="sweep")
+    assert type(bar) is std_tqdm
+    assert list(bar) == [0, 1, 2]
+    assert "3/3" in capsys.readouterr().err
+
+
+class _Handle:
+    def __init__(self):
+        self.shown = []
+
+    def update(self, bundle, raw):
+        self.shown.append(bundle)
+
+
+def test_in_a_notebook_the_bar_updates_one_output_and_ends_finished(monkeypatch):
+    handles = []
+
+    def fake_display(bundle, raw, display_id):
+        handles.append(_Handle())
+        handles[-1].shown.append(bundle)
+        return handles[-1]
+
+    monkeypatch.setattr(progress_module, "display", fake_display)
+    monkeypatch.setattr(progress_module, "in_notebook", lambda: True)
+    bar = progress(range(4), desc="border sweep", unit="run")
+    assert isinstance(bar, NotebookProgress)
+    assert list(bar) == [0, 1, 2, 3]
+    assert len(handles) == 1  # one output, updated in place
+    final = handles[0].shown[-1]
+    assert '<progress value="4" max="4"' in final["text/html"]
+    assert "4/4" in final["text/plain"] and "border sweep" in final["text/html"]
+    assert not re.search(r"<bar/>", final["text/html"])

@@ -101,7 +101,8 @@ class DownsamplingNet(nn.Module):
         x = _validate.image_tensor(x, ranks=(4,))
         if x.shape[1] != self.config.in_channels:
             raise ValueError(
-                f"x must have {self.config.in_channels} channels, got shape {tuple(x.shape)}"
+                f"x must have in_channels = {self.config.in_channels} channels (axis 1), got shape "
+                f"{tuple(x.shape)}"
             )
         strided = self.config.downsample == "stride"
         for weight, bias in zip(self.weights, self.biases, strict=True):

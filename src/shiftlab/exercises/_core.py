@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
+
+import torch
 
 EXPECT_ENV = "SHIFTLAB_EXPECT"
 """``solved`` (solution notebooks), ``pending`` (untouched lessons) or unset (a learner)."""
@@ -44,6 +47,23 @@ def attempt(answer: Callable, *args: Any, call: str) -> Any:
         raise
     except Exception as error:
         raise ExerciseError(f"{call} raised {type(error).__name__}: {error}") from error
+
+
+def as_tensor(value: object, call: str) -> torch.Tensor:
+    """``value`` if it is a ``torch.Tensor``; else an ``ExerciseError`` naming ``call``."""
+    if not isinstance(value, torch.Tensor):
+        raise ExerciseError(f"{call} returned {type(value).__name__}; expected a torch.Tensor")
+    return value
+
+
+def as_number(value: object, call: str) -> float:
+    """``value`` as a float if it is one number (a real number or a one-element tensor, not a
+    bool); else an ``ExerciseError`` naming ``call``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise ExerciseError(f"{call} returned {value!r}; expected one number (a float or 0-dim tensor)")
 
 
 def exercise(number: str, title: str) -> Callable[[Callable[..., None]], Callable[..., None]]:

@@ -21,9 +21,8 @@ from shiftlab.boundary import (
     tap_coverage,
 )
 from shiftlab.data import gaussian_images, sample_image
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
 from shiftlab.exercises.convolution import _close, _randint
-from shiftlab.exercises.invariance import _as_number, _as_tensor
 from shiftlab.layers import conv2d
 from shiftlab.metrics import relative_error
 from shiftlab.models import ConvNet, ConvNetConfig
@@ -58,7 +57,7 @@ def check_full_conv(full_conv2d: Callable, *, seed: int = 0, trials: int = 30) -
         w = torch.randn(k_h, k_w, generator=generator, dtype=torch.float64)
         original = x.clone()
         call = f"full_conv2d(x, w) with x of shape {(height, width)} and a {k_h}x{k_w} filter w"
-        got = _as_tensor(attempt(full_conv2d, x, w, call=call), call)
+        got = as_tensor(attempt(full_conv2d, x, w, call=call), call)
         want = conv2d(original, w, padding="full")
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; leave x as it is")
@@ -125,7 +124,7 @@ def check_seeing_taps(seeing_taps: Callable) -> None:
         for corner in CORNERS:
             call = f"seeing_taps({padding!r}, {corner!r})"
             got = attempt(seeing_taps, padding, corner, call=call)
-            got = _as_tensor(torch.as_tensor(got) if isinstance(got, list) else got, call)
+            got = as_tensor(torch.as_tensor(got) if isinstance(got, list) else got, call)
             if got.shape != (3, 3) or got.dtype != torch.bool:
                 raise ExerciseError(
                     f"{call} returned dtype {got.dtype} and shape {tuple(got.shape)}; expected a "
@@ -193,7 +192,7 @@ def check_receptive_field(receptive_field_size: Callable, *, seed: int = 0,
         kernels = [(1, 2, 3, 5)[_randint(0, 3, generator)] for _ in range(depth)]
         strides = [1 if trial < 6 else _randint(1, 3, generator) for _ in range(depth)]
         call = f"receptive_field_size({kernels}, {strides})"
-        got = _as_number(attempt(receptive_field_size, list(kernels), list(strides), call=call),
+        got = as_number(attempt(receptive_field_size, list(kernels), list(strides), call=call),
                          call)
         want = measured_receptive_field(kernels, strides)
         if got == want:
@@ -272,7 +271,7 @@ def check_band_width(my_band_width: Callable, *, seed: int = 0, trials: int = 30
               for d, error in networks.items()]
     for text, error in cases:
         call = f"my_band_width(error) on {text}"
-        got = _as_number(attempt(my_band_width, error.clone(), call=call), call)
+        got = as_number(attempt(my_band_width, error.clone(), call=call), call)
         want = band_width(error)
         if got == want:
             continue
@@ -288,7 +287,7 @@ def check_band_width(my_band_width: Callable, *, seed: int = 0, trials: int = 30
         raise ExerciseError(f"{call} returned {got:g}; expected {want}. {hint}")
     print("Your band widths of the zero-padded networks, beside the reach L·r:")
     for depth, error in networks.items():
-        width = _as_number(attempt(my_band_width, error.clone(), call="my_band_width"), "width")
+        width = as_number(attempt(my_band_width, error.clone(), call="my_band_width"), "width")
         print(f"  depth {depth}: band {width:g}, reach {receptive_field(depth, 3)[1]}")
 
 
@@ -346,7 +345,7 @@ def check_readout(my_fit_readout: Callable, *, seed: int = 0, trials: int = 12) 
         if not isinstance(answer, tuple | list) or len(answer) != 2:
             raise ExerciseError(f"{call} returned {type(answer).__name__}; expected a pair "
                                 "(weight, bias)")
-        weight, bias = (_as_tensor(a, call).double() for a in answer)
+        weight, bias = (as_tensor(a, call).double() for a in answer)
         if weight.shape != (channels, outputs) or bias.shape != (outputs,):
             raise ExerciseError(
                 f"{call} returned weight {tuple(weight.shape)} and bias {tuple(bias.shape)}; "

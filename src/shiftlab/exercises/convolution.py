@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
-from shiftlab.exercises.invariance import _as_number, _as_tensor, _grid, _integers
+from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
+from shiftlab.exercises.invariance import _grid, _integers
 from shiftlab.geometry import Rotate90, rotate90, rotation_average
 from shiftlab.layers import conv2d, edge_kernel
 from shiftlab.metrics import equivariance_error, exact_tolerance, relative_error
@@ -47,7 +47,7 @@ def check_conv_by_shifts(conv_by_shifts: Callable, *, seed: int = 0, trials: int
         w = torch.randn(k, k, generator=generator, dtype=torch.float64)
         original = x.clone()
         call = f"conv_by_shifts(x, w) with x of shape {(height, width)} and a {k}x{k} filter w"
-        got = _as_tensor(attempt(conv_by_shifts, x, w, call=call), call)
+        got = as_tensor(attempt(conv_by_shifts, x, w, call=call), call)
         want = conv2d(original, w, padding="circular")
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; leave x as it is")
@@ -256,7 +256,7 @@ def check_error_mask(predicted_error_mask: Callable, *, seed: int = 0, trials: i
         if trial % 6 == 5:
             t = (0, t[1]) if trial % 12 == 5 else (t[0], size)
         call = f"predicted_error_mask(size={size}, k={k}, depth={depth}, t={t})"
-        got = _as_tensor(attempt(predicted_error_mask, size, k, depth, t, call=call), call)
+        got = as_tensor(attempt(predicted_error_mask, size, k, depth, t, call=call), call)
         if got.dtype != torch.bool or got.shape != (size, size):
             raise ExerciseError(
                 f"{call} returned dtype {got.dtype} and shape {tuple(got.shape)}; expected a "
@@ -348,7 +348,7 @@ def check_rotation_error(rotation_error: Callable, *, seed: int = 0, trials: int
         w = FILTERS[names[trial % len(names)]] if trial < len(names) else torch.randn(
             3, 3, generator=generator, dtype=torch.float64)
         call = f"rotation_error(w, images) with images of shape {tuple(images.shape)}"
-        got = _as_number(attempt(rotation_error, w.clone(), images.clone(), call=call), call)
+        got = as_number(attempt(rotation_error, w.clone(), images.clone(), call=call), call)
         want = _rotation_error_reference(w, images)
         if abs(got - want) <= 1e-9 + 1e-6 * want:
             continue
@@ -359,7 +359,7 @@ def check_rotation_error(rotation_error: Callable, *, seed: int = 0, trials: int
     tol = exact_tolerance(torch.float64)
     print(f"Your rotation_error on the filters of FILTERS (exact: ≤ {tol:.1e}):")
     for name, w in FILTERS.items():
-        error = _as_number(attempt(rotation_error, w.clone(), images, call=name), name)
+        error = as_number(attempt(rotation_error, w.clone(), images, call=name), name)
         verdict = "commutes" if error <= tol else "does not commute"
         print(f"  {name:<26} {error:8.1e}  {verdict}")
 
@@ -389,14 +389,14 @@ def check_rotate_lifted(rotate_lifted: Callable, *, seed: int = 0, trials: int =
         w = torch.randn(k, k, generator=generator, dtype=torch.float64)
         y = lifting_conv(x, w)
         call = f"rotate_lifted(y) with y = lifting_conv(x, w) of shape {tuple(y.shape)}"
-        got = _as_tensor(attempt(rotate_lifted, y.clone(), call=call), call)
+        got = as_tensor(attempt(rotate_lifted, y.clone(), call=call), call)
         want = lifting_conv(rotate90(x), w)
         if got.shape != want.shape:
             raise ExerciseError(f"{call} returned shape {tuple(got.shape)}; expected "
                                 f"{tuple(want.shape)}")
         if _close(got, want):
             noise = torch.randn(4, size, size, generator=generator, dtype=torch.float64)
-            if _close(_as_tensor(attempt(rotate_lifted, noise.clone(), call=call), call),
+            if _close(as_tensor(attempt(rotate_lifted, noise.clone(), call=call), call),
                       _rotate_lifted_reference(noise)):
                 continue
             raise ExerciseError(

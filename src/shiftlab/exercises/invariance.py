@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
 from shiftlab.layers import conv2d, edge_kernel, global_avg_pool, global_max_pool
 from shiftlab.metrics import equivariance_error, exact_tolerance, invariance_error, relative_error
 from shiftlab.transforms import Identity, Shift, shift, translate
@@ -28,20 +28,6 @@ def _integers(low: int, high: int, generator: torch.Generator) -> tuple[int, int
     """Two random integers in ``[low, high]``."""
     first, second = torch.randint(low, high + 1, (2,), generator=generator).tolist()
     return first, second
-
-
-def _as_tensor(value: object, call: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise ExerciseError(f"{call} returned {type(value).__name__}; expected a torch.Tensor")
-    return value
-
-
-def _as_number(value: object, call: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise ExerciseError(f"{call} returned {value!r}; expected one number (a float or 0-dim tensor)")
 
 
 @exercise("1.1", "circular shift by index arithmetic")
@@ -61,7 +47,7 @@ def check_circular_shift(circular_shift: Callable, *, seed: int = 0, trials: int
         x = torch.arange(torch.Size(shape).numel(), dtype=torch.float32).reshape(shape)
         original = x.clone()
         call = f"circular_shift(x, dy={dy}, dx={dx}) with x of shape {shape}"
-        got = _as_tensor(attempt(circular_shift, x, dy, dx, call=call), call)
+        got = as_tensor(attempt(circular_shift, x, dy, dx, call=call), call)
         want = shift(original, (dy, dx))
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; return a new tensor, leave x as is")
@@ -121,7 +107,7 @@ def check_equivariance_error(
         g_out = Identity() if case.invariant_out or trial % 4 == 3 else g
         want = float(equivariance_error(case.f, x, g, g_out))
         call = f"my_equivariance_error(f, x, g={g!r}, g_out={g_out!r}) for f = {case.name}"
-        got = _as_number(attempt(my_equivariance_error, case.f, x, g, g_out, call=call), call)
+        got = as_number(attempt(my_equivariance_error, case.f, x, g, g_out, call=call), call)
         if abs(got - want) <= 1e-9 + 1e-6 * abs(want):
             continue
         fx, lhs, rhs = case.f(x), case.f(g(x)), g_out(case.f(x))
@@ -265,7 +251,7 @@ def check_collision(collision: Callable, *, seed: int = 0, trials: int = 40) -> 
         x = torch.randn(height, width, generator=generator)
         original = x.clone()
         call = f"collision(x, t=({dy}, {dx})) with x of shape ({height}, {width})"
-        x2 = _as_tensor(attempt(collision, x, (dy, dx), call=call), call)
+        x2 = as_tensor(attempt(collision, x, (dy, dx), call=call), call)
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; work on a copy (x.clone())")
         if x2.shape != x.shape:
@@ -313,14 +299,14 @@ def check_orientation_score(orientation_score: Callable, *, seed: int = 0, trial
         horizontal = stripes(8, size, vertical=False, generator=generator)
         x = torch.cat([vertical, horizontal])
         call = f"orientation_score(x) with x of shape {tuple(x.shape)}"
-        scores = _as_tensor(attempt(orientation_score, x, call=call), call)
+        scores = as_tensor(attempt(orientation_score, x, call=call), call)
         if scores.shape != (len(x),):
             raise ExerciseError(
                 f"{call} returned shape {tuple(scores.shape)}; expected ({len(x)},)"
             )
         for _ in range(3):
             dy, dx = _integers(-size, size, generator)
-            shifted = _as_tensor(attempt(orientation_score, shift(x, (dy, dx)), call=call), call)
+            shifted = as_tensor(attempt(orientation_score, shift(x, (dy, dx)), call=call), call)
             change = float(relative_error(shifted, scores, batched=False))
             if not change <= 1e-4:
                 raise ExerciseError(

@@ -7,12 +7,11 @@ on every run; a wrong answer gets what was tried, what was expected, what came, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
 
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
 from shiftlab.glyphs import glyph_images
 from shiftlab.layers import max_pool
 from shiftlab.metrics import (
@@ -31,20 +30,6 @@ def _close(a: float, b: float, tol: float = 1e-9) -> bool:
     return abs(a - b) <= tol
 
 
-def _number(value: object, call: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value)
-    if isinstance(value, int | float | Fraction) and not isinstance(value, bool):
-        return float(value)
-    raise ExerciseError(f"{call} returned {value!r}; expected one number")
-
-
-def _tensor(value: object, call: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise ExerciseError(f"{call} returned {type(value).__name__}; expected a torch.Tensor")
-    return value
-
-
 def _random_shape(generator: torch.Generator, *, even: bool) -> tuple[int, int, int, int]:
     n, c = torch.randint(1, 4, (2,), generator=generator).tolist()
     h, w = torch.randint(1, 7, (2,), generator=generator).tolist()
@@ -61,7 +46,7 @@ def check_max_pool(max_pool_2x2: Callable, *, seed: int = 0, trials: int = 30) -
         x = torch.randn(shape, generator=generator)
         original = x.clone()
         call = f"max_pool_2x2(x) with x of shape {shape}"
-        got = _tensor(attempt(max_pool_2x2, x, call=call), call)
+        got = as_tensor(attempt(max_pool_2x2, x, call=call), call)
         want = max_pool(original, 2)
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; leave x as it is")
@@ -111,7 +96,7 @@ def check_survival_3x3(my_survival_predictions: Callable[[], dict]) -> None:
     measured = measured_survival_3x3()
     wrong = []
     for t in SHIFTS_3X3:
-        got = _number(answers[t], f"{call}[{t}]")
+        got = as_number(answers[t], f"{call}[{t}]")
         want = survival_probability(t, 3)
         if _close(got, float(want), 1e-3):
             continue
@@ -150,7 +135,7 @@ def check_power_mean(global_power_mean: Callable, *, seed: int = 0, trials: int 
         shape = _random_shape(generator, even=False)
         x = torch.relu(torch.randn(shape, generator=generator, dtype=torch.float64)) + 0.01
         call = f"global_power_mean(x, p={p}) with x of shape {shape}"
-        got = _tensor(attempt(global_power_mean, x, p, call=call), call)
+        got = as_tensor(attempt(global_power_mean, x, p, call=call), call)
         want = _power_mean(x, p)
         if got.shape != want.shape:
             hint = ""
@@ -171,7 +156,7 @@ def check_power_mean(global_power_mean: Callable, *, seed: int = 0, trials: int 
                 f"{call} is wrong: expected (first sample)\n{want[0]}\ngot\n{got[0]}\n{hint}"
             )
         dy, dx = torch.randint(-9, 10, (2,), generator=generator).tolist()
-        moved = _tensor(attempt(global_power_mean, shift(x, (dy, dx)), p, call=call), call)
+        moved = as_tensor(attempt(global_power_mean, shift(x, (dy, dx)), p, call=call), call)
         change = float(relative_error(moved.double(), got.double(), batched=False))
         if not change <= 1e-9:
             raise ExerciseError(
@@ -218,7 +203,7 @@ def check_prediction_changes(prediction_changes: Callable, *, seed: int = 0) -> 
                 dy, dx = torch.randint(-5, 6, (2,), generator=generator).tolist()
             t = (dy, dx)
             call = f"prediction_changes(model, images, t={t}) for a model with {config}"
-            got = _number(attempt(prediction_changes, model, images, t, call=call), call)
+            got = as_number(attempt(prediction_changes, model, images, t, call=call), call)
             want = _changed(model, images, Shift(dy, dx))
             if _close(got, want):
                 continue

@@ -16,7 +16,7 @@ from shiftlab.antialias import binomial_filter, blur_pool
 from shiftlab.aps import aps_downsample
 from shiftlab.consistency import consistency, shift_each
 from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
 from shiftlab.glyphs import glyph_images
 from shiftlab.metrics import fraction_exact
 from shiftlab.models import ConvNet, ConvNetConfig
@@ -118,10 +118,8 @@ def check_aps(my_aps: Callable[[torch.Tensor], torch.Tensor], *, seed: int = 0) 
     for x in _aps_cases(generator):
         original = x.clone()
         call = f"my_aps(x) with x of shape {tuple(x.shape)}"
-        got = attempt(my_aps, x, call=call)
+        got = as_tensor(attempt(my_aps, x, call=call), call)
         want = aps_downsample(original)
-        if not isinstance(got, torch.Tensor):
-            raise ExerciseError(f"{call} returned {type(got).__name__}; expected a torch.Tensor")
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; leave x as it is")
         if got.shape != want.shape:

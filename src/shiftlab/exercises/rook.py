@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
 from shiftlab.layers import conv2d
 from shiftlab.quadrant import photo_patches, quadrant_images
 from shiftlab.rook import RookNet, RookNetConfig, corner_pair, pooled_features, rook_images
@@ -21,12 +21,6 @@ from shiftlab.rook import RookNet, RookNetConfig, corner_pair, pooled_features, 
 def _draw(low: int, high: int, generator: torch.Generator) -> int:
     """One random integer in ``[low, high]``."""
     return int(torch.randint(low, high + 1, (1,), generator=generator))
-
-
-def _as_tensor(value: object, call: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise ExerciseError(f"{call} returned {type(value).__name__}; expected a torch.Tensor")
-    return value
 
 
 # Exercise 6.1 ---------------------------------------------------------------------------------
@@ -44,7 +38,7 @@ def check_rook_pair(rook_pair: Callable, *, seed: int = 0, trials: int = 30) -> 
         patch = torch.rand(height, width, generator=generator) + 0.5  # no zero pixels
         original = patch.clone()
         call = f"rook_pair(patch of shape {(height, width)}, size={size}, border={border})"
-        got = _as_tensor(attempt(rook_pair, patch, size, border, call=call), call)
+        got = as_tensor(attempt(rook_pair, patch, size, border, call=call), call)
         want = corner_pair(original, size, border)
         if not torch.equal(patch, original):
             raise ExerciseError(f"{call} changed the patch in place; leave it as it is")
@@ -89,7 +83,7 @@ def check_full_conv(full_conv: Callable, *, seed: int = 0, trials: int = 25) -> 
         weight = torch.randn(o, c, k, k, generator=generator, dtype=torch.float64)
         call = (f"full_conv(x of shape {tuple(x.shape)}, weight of shape "
                 f"{tuple(weight.shape)})")
-        got = _as_tensor(attempt(full_conv, x.clone(), weight.clone(), call=call), call)
+        got = as_tensor(attempt(full_conv, x.clone(), weight.clone(), call=call), call)
         want = conv2d(x, weight, padding="full")
         if got.shape != want.shape:
             hint = ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from shiftlab.exercises._core import ExerciseError, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
 from shiftlab.layers import conv2d, global_avg_pool
 from shiftlab.metrics import exact_tolerance, fraction_exact, invariance_error
 from shiftlab.models import ConvNet, ConvNetConfig
@@ -22,12 +22,6 @@ from shiftlab.transforms import Shift, shift
 def _draw(low: int, high: int, generator: torch.Generator) -> int:
     """One random integer in ``[low, high]``."""
     return int(torch.randint(low, high + 1, (1,), generator=generator))
-
-
-def _as_tensor(value: object, call: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise ExerciseError(f"{call} returned {type(value).__name__}; expected a torch.Tensor")
-    return value
 
 
 def _as_pair(value: object, name: str, call: str) -> tuple[int, int]:
@@ -55,7 +49,7 @@ def check_polyphase(my_polyphase: Callable, *, seed: int = 0, trials: int = 30) 
         x = torch.arange(torch.Size(shape).numel(), dtype=torch.float32).reshape(shape)
         original = x.clone()
         call = f"my_polyphase(x, s={s}) with x of shape {shape}"
-        got = _as_tensor(attempt(my_polyphase, x, s, call=call), call)
+        got = as_tensor(attempt(my_polyphase, x, s, call=call), call)
         want = polyphase(original, s)
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; leave x as it is")

@@ -26,8 +26,8 @@ from torch import nn
 from shiftlab import _validate
 from shiftlab.antialias import blur_pool
 from shiftlab.aps import aps_downsample
-from shiftlab.layers import conv2d, global_avg_pool, global_max_pool
-from shiftlab.models import initial_layers
+from shiftlab.layers import conv2d
+from shiftlab.models import ConvStack
 
 DOWNSAMPLERS = ("stride", "blur", "aps")
 NET_PADDINGS = ("same", "full", "circular")
@@ -71,17 +71,13 @@ class DownsamplingConfig:
         return "circular" if self.padding == "circular" else "reflect"
 
 
-class DownsamplingNet(nn.Module):
-    """``forward(x) = W · pool(features(x)) + b`` for x of shape ``(N, in_channels, H, W)``."""
+class DownsamplingNet(ConvStack):
+    """Convolutions, each followed by a ReLU and a downsampling by 2 (stride, BlurPool or APS);
+    then a global pool and a linear head. The same seed gives the same initial weights as
+    ``shiftlab.models.ConvNet`` of the same shape."""
 
     def __init__(self, config: DownsamplingConfig | None = None, *, seed: int = 0) -> None:
-        super().__init__()
-        self.config = config or DownsamplingConfig()
-        # as shiftlab.models.ConvNet: the same seed, the same initial weights
-        self.weights, self.biases, self.head = initial_layers(
-            (self.config.in_channels, *self.config.channels),
-            self.config.kernel_size, self.config.classes, seed,
-        )
+        super().__init__(config or DownsamplingConfig(), seed=seed)
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         """Halve a feature map ``(N, C, H, W)`` the configured way."""
@@ -98,12 +94,7 @@ class DownsamplingNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map before the global pool, ``(N, channels[-1], H', W')``."""
-        x = _validate.image_tensor(x, ranks=(4,))
-        if x.shape[1] != self.config.in_channels:
-            raise ValueError(
-                f"x must have in_channels = {self.config.in_channels} channels (axis 1), got shape "
-                f"{tuple(x.shape)}"
-            )
+        x = self._checked(x)
         strided = self.config.downsample == "stride"
         for weight, bias in zip(self.weights, self.biases, strict=True):
             # a stride-2 convolution is D_2 of the stride-1 one (chapter 3), at a quarter of
@@ -113,11 +104,6 @@ class DownsamplingNet(nn.Module):
             if not strided:
                 x = self.downsample(x)
         return x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class scores (logits), ``(N, classes)``."""
-        pool = global_avg_pool if self.config.global_pool == "avg" else global_max_pool
-        return self.head(pool(self.features(x)))
 
 
 def fit(

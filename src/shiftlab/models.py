@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -44,36 +45,68 @@ class ConvNetConfig:
         _validate.positive_int(self.in_channels, "in_channels")
 
 
-class ConvNet(nn.Module):
-    """``forward(x) = W · pool(features(x)) + b`` for x of shape ``(N, in_channels, H, W)``."""
+class StackConfig(Protocol):
+    """What ``ConvStack`` reads from a network's configuration."""
 
-    def __init__(self, config: ConvNetConfig | None = None, *, seed: int = 0) -> None:
+    in_channels: int
+    channels: tuple[int, ...]
+    kernel_size: int
+    classes: int
+    global_pool: str
+
+
+class ConvStack(nn.Module):
+    """``forward(x) = W · pool(features(x)) + b`` for x of shape ``(N, in_channels, H, W)``.
+
+    The part every network of the course shares: seeded convolution filters, biases and a
+    linear head (``initial_layers``), the check of the input, and the global pool before the
+    head. A subclass says how its layers compute ``features``. ``config`` needs the fields
+    ``in_channels``, ``channels``, ``kernel_size``, ``classes`` and ``global_pool``.
+    """
+
+    def __init__(self, config: StackConfig, *, seed: int = 0) -> None:
         super().__init__()
-        self.config = config or ConvNetConfig()
+        self.config: Any = config
         self.weights, self.biases, self.head = initial_layers(
-            (self.config.in_channels, *self.config.channels),
-            self.config.kernel_size, self.config.classes, seed,
+            (config.in_channels, *config.channels), config.kernel_size, config.classes, seed,
         )
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The feature map before the global pool, ``(N, channels[-1], H', W')``."""
+    def _checked(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` if it is an ``(N, in_channels, H, W)`` image batch, else a ValueError."""
         x = _validate.image_tensor(x, ranks=(4,))
         if x.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"x must have in_channels = {self.config.in_channels} channels (axis 1), got shape "
                 f"{tuple(x.shape)}"
             )
+        return x
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map before the global pool: each subclass computes its own."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores (logits), ``(N, classes)``."""
+        pool = global_avg_pool if self.config.global_pool == "avg" else global_max_pool
+        return self.head(pool(self.features(x)))
+
+
+class ConvNet(ConvStack):
+    """Convolutions with a padding mode and a stride, each followed by a ReLU and optionally a
+    2x2 max pool; then a global pool and a linear head."""
+
+    def __init__(self, config: ConvNetConfig | None = None, *, seed: int = 0) -> None:
+        super().__init__(config or ConvNetConfig(), seed=seed)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map before the global pool, ``(N, channels[-1], H', W')``."""
+        x = self._checked(x)
         for weight, bias in zip(self.weights, self.biases, strict=True):
             x = conv2d(x, weight, padding=self.config.padding, stride=self.config.stride)
             x = torch.relu(x + bias[:, None, None])
             if self.config.local_pool:
                 x = max_pool(x, 2)
         return x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class scores (logits), ``(N, classes)``."""
-        pool = global_avg_pool if self.config.global_pool == "avg" else global_max_pool
-        return self.head(pool(self.features(x)))
 
 
 def initial_layers(

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,17 +237,28 @@ def lesson_exercises(path: Path) -> list[Exercise]:
     the checker's docstring.
     """
     code = "\n".join(source for kind, source in cells(path) if kind == "code")
-    modules = re.findall(r"from\s+(shiftlab\.exercises\.\w+)\s+import", code)
     found: dict[str, Exercise] = {}
-    for module_name in modules:
+    for checker in notebook_checkers(code).values():
+        label = checker.exercise_name
+        number, _, title = label.removeprefix("Exercise ").partition(": ")
+        found[label] = Exercise(number, title, _markdown(checker.__doc__))
+    return sorted(found.values(), key=lambda exercise: _exercise_key(exercise.number))
+
+
+def notebook_checkers(code: str) -> dict[str, Callable[..., None]]:
+    """The checkers that ``code`` (a notebook's code cells) imports and calls, by their name.
+
+    A checker is a function of a ``shiftlab.exercises`` module imported with
+    ``from shiftlab.exercises.MODULE import ...`` that carries an ``exercise_name`` (see
+    ``shiftlab.exercises.exercise``) and is called somewhere in ``code``.
+    """
+    found: dict[str, Callable[..., None]] = {}
+    for module_name in re.findall(r"from\s+(shiftlab\.exercises\.\w+)\s+import", code):
         module = importlib.import_module(module_name)
         for name, checker in vars(module).items():
-            label = getattr(checker, "exercise_name", None)
-            if not label or not re.search(rf"\b{name}\s*\(", code):
-                continue
-            number, _, title = label.removeprefix("Exercise ").partition(": ")
-            found[label] = Exercise(number, title, _markdown(checker.__doc__))
-    return sorted(found.values(), key=lambda exercise: _exercise_key(exercise.number))
+            if getattr(checker, "exercise_name", None) and re.search(rf"\b{name}\s*\(", code):
+                found[name] = checker
+    return found
 
 
 def reading_minutes(path: Path) -> float:

@@ -28,6 +28,7 @@ from shiftlab.grading import (
     HIDDEN_END,
     GradingError,
     grade_id,
+    grading_table,
     main,
     source_course,
     source_notebook,
@@ -209,6 +210,22 @@ def test_the_command_refuses_a_non_empty_folder_with_exit_1(tmp_path, capsys):
     assert (tmp_path / "new" / "source" / CHAPTER / f"{CHAPTER}.ipynb").is_file()
 
 
+def test_the_guide_table_lists_every_chapter_with_one_point_per_exercise():
+    rows = grading_table(ROOT).data.splitlines()[2:]
+    assert len(rows) == len(SOLUTIONS)
+    for row, path in zip(rows, SOLUTIONS, strict=True):
+        _, name, numbers, points, _ = row.split("|")
+        expected = [exercise.number for exercise in lesson_exercises(path)]
+        assert name.strip() == f"`{path.stem}`"
+        assert numbers.strip() == ", ".join(expected)
+        assert int(points) == len(expected)
+
+
+def test_the_guide_table_needs_the_repository():
+    with pytest.raises(FileNotFoundError, match="solutions/"):
+        grading_table(None)
+
+
 # --- nbgrader end to end ----------------------------------------------------------------------
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
@@ -307,6 +324,12 @@ def test_the_released_notebook_is_the_lesson(graded_class):
     lesson = json.loads((ROOT / "lessons" / f"{CHAPTER}.ipynb").read_text())
     assert [(cell["cell_type"], "".join(cell["source"])) for cell in release["cells"]] == [
         (cell["cell_type"], "".join(cell["source"])) for cell in lesson["cells"]]
+    for cell in release["cells"]:
+        marks = cell["metadata"].get("nbgrader", {})
+        if marks.get("solution") or marks.get("grade"):  # answers and checks stay in place
+            assert cell["metadata"]["deletable"] is False
+        if marks.get("locked"):
+            assert cell["metadata"]["editable"] is False
 
 
 @pytest.mark.slow

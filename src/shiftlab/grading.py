@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from IPython.display import Markdown
 
 from shiftlab.authoring import BEGIN, SOLUTION_TAG, STUB, notebook_text, stub_solutions
 from shiftlab.course import course_root, notebook_checkers
@@ -235,6 +236,22 @@ def source_course(root: Path, names: list[str] | None = None, assignment: str | 
         files[Path("source") / folder / path.name] = notebook_text(notebook)
         graded[f"{folder}/{path.stem}"] = exercises
     return files, graded
+
+
+def grading_table(root: Path | None, points: int = POINTS_PER_EXERCISE) -> Markdown:
+    """The assignments ``python -m shiftlab.grading source`` makes from ``root/solutions`` (one
+    per chapter), with their autograded exercises and points, as a Markdown table."""
+    if root is None:
+        raise FileNotFoundError(
+            "no course repository here: the grading table is read from its solutions/ "
+            "(open this page from a clone, or on Binder)")
+    _, graded = source_course(Path(root), points=points)
+    lines = ["| assignment | autograded exercises | points |", "|---|---|---|"]
+    for key, exercises in graded.items():
+        numbers = ", ".join(exercise.number for exercise in exercises)
+        total = sum(exercise.points for exercise in exercises)
+        lines.append(f"| `{key.split('/')[0]}` | {numbers} | {total} |")
+    return Markdown("\n".join(lines))
 
 
 def write_source_course(root: Path, out_dir: Path, names: list[str] | None = None,

@@ -13,6 +13,7 @@ import copy
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -210,19 +211,24 @@ def test_the_command_refuses_a_non_empty_folder_with_exit_1(tmp_path, capsys):
     assert (tmp_path / "new" / "source" / CHAPTER / f"{CHAPTER}.ipynb").is_file()
 
 
-def test_the_guide_table_lists_every_chapter_with_one_point_per_exercise():
+def test_the_guide_table_lists_what_the_command_grades_in_every_chapter():
+    _, graded = source_course(ROOT)
     rows = grading_table(ROOT).data.splitlines()[2:]
-    assert len(rows) == len(SOLUTIONS)
-    for row, path in zip(rows, SOLUTIONS, strict=True):
+    assert len(rows) == len(graded) == len(SOLUTIONS)
+    for row, (key, exercises) in zip(rows, graded.items(), strict=True):
         _, name, numbers, points, _ = row.split("|")
-        expected = [exercise.number for exercise in lesson_exercises(path)]
-        assert name.strip() == f"`{path.stem}`"
-        assert numbers.strip() == ", ".join(expected)
-        assert int(points) == len(expected)
+        assert name.strip() == f"`{key.split('/')[0]}`"
+        assert numbers.strip() == ", ".join(exercise.number for exercise in exercises)
+        assert int(points) == sum(exercise.points for exercise in exercises)
+
+
+def test_the_guide_table_needs_no_solutions(tmp_path):
+    shutil.copytree(ROOT / "lessons", tmp_path / "lessons")  # the student edition's sources
+    assert grading_table(tmp_path).data == grading_table(ROOT).data
 
 
 def test_the_guide_table_needs_the_repository():
-    with pytest.raises(FileNotFoundError, match="solutions/"):
+    with pytest.raises(FileNotFoundError, match="lessons/"):
         grading_table(None)
 
 

@@ -43,7 +43,7 @@ import nbformat
 from IPython.display import Markdown
 
 from shiftlab.authoring import BEGIN, SOLUTION_TAG, STUB, notebook_text, stub_solutions
-from shiftlab.course import course_root, notebook_checkers
+from shiftlab.course import course_root, lesson_exercises, notebook_checkers
 from shiftlab.exercises import EXPECT_ENV
 
 POINTS_PER_EXERCISE = 1
@@ -239,18 +239,22 @@ def source_course(root: Path, names: list[str] | None = None, assignment: str | 
 
 
 def grading_table(root: Path | None, points: int = POINTS_PER_EXERCISE) -> Markdown:
-    """The assignments ``python -m shiftlab.grading source`` makes from ``root/solutions`` (one
-    per chapter), with their autograded exercises and points, as a Markdown table."""
-    if root is None:
+    """The assignments ``python -m shiftlab.grading source`` makes, one per chapter, with their
+    autograded exercises and points, as a Markdown table.
+
+    Read from ``root/lessons``, which are generated from the solutions and have the same check
+    cells (a test holds them to it), so the table is right in the student edition of the book
+    too, which has no ``solutions/``.
+    """
+    lessons = [] if root is None else sorted((Path(root) / "lessons").glob("[0-9][0-9]_*.ipynb"))
+    if not lessons:
         raise FileNotFoundError(
-            "no course repository here: the grading table is read from its solutions/ "
-            "(open this page from a clone, or on Binder)")
-    _, graded = source_course(Path(root), points=points)
+            "no lesson notebooks in the course repository's lessons/: the grading table is "
+            "read from them (open this page from a clone, or on Binder)")
     lines = ["| assignment | autograded exercises | points |", "|---|---|---|"]
-    for key, exercises in graded.items():
-        numbers = ", ".join(exercise.number for exercise in exercises)
-        total = sum(exercise.points for exercise in exercises)
-        lines.append(f"| `{key.split('/')[0]}` | {numbers} | {total} |")
+    for lesson in lessons:
+        numbers = [exercise.number for exercise in lesson_exercises(lesson)]
+        lines.append(f"| `{lesson.stem}` | {', '.join(numbers)} | {points * len(numbers)} |")
     return Markdown("\n".join(lines))
 
 

@@ -47,8 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # In each xdist worker, torch computes with one thread, and so do the notebook kernels the
     # worker starts (nbval's, the book build's). This is a budget for a run of two workers on
     # two cores: two workers of two threads each would fight for the cores, one each keeps both
-    # busy. No result depends on it (the laws are tested under OMP_NUM_THREADS=1 and 2 alike),
-    # and a value the caller set is kept.
+    # busy. No result may depend on it (every law must hold under OMP_NUM_THREADS=1 and 2
+    # alike), and a value the caller set is kept.
     if hasattr(config, "workerinput") and "OMP_NUM_THREADS" not in os.environ:
         import torch
 

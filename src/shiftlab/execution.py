@@ -261,8 +261,8 @@ def _key_the_cache(app) -> None:
 
 def _execute_before_reading(app, env, docnames: list[str]) -> None:
     config = env.mystnb_config
-    if config.execution_mode != "cache":
-        return
+    if config.execution_mode != "cache" or config.execution_in_temp:
+        return  # (run_in_temp: myst-nb executes each notebook itself, in a temporary folder)
     from sphinx.util import logging
 
     logger = logging.getLogger(__name__)

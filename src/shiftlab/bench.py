@@ -33,6 +33,7 @@ but it exits 1 if a command it timed failed (its time would mean nothing).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -135,20 +136,30 @@ def ratio(test_seconds: float, unit_seconds: float, notebook_seconds: float) -> 
     return test_seconds / (unit_seconds + notebook_seconds)
 
 
-def _time_notebooks(root: Path) -> tuple[float, tuple[str, float]]:
+def _time_notebooks(root: Path) -> tuple[float, tuple[str, float], list[str]]:
+    from nbclient.exceptions import CellExecutionError
+
     paths = notebooks(root)
-    execute_notebook(paths[0])  # warm-up: libraries read from disk once, not timed
+    with contextlib.suppress(CellExecutionError):  # warm-up: libraries read from disk once
+        execute_notebook(paths[0])
     print(f"{'notebook (one after another)':52} {'seconds':>8}")
-    times = {}
+    times, failed = {}, []
     for path in paths:
-        _, seconds = execute_notebook(path)
-        times[str(path.relative_to(root))] = seconds
-        flag = "  over budget" if seconds > NOTEBOOK_BUDGET_S else ""
-        print(f"{path.relative_to(root)!s:52} {seconds:8.1f}{flag}", flush=True)
+        name = str(path.relative_to(root))
+        start = time.perf_counter()
+        try:
+            _, seconds = execute_notebook(path)
+            flag = "  over budget" if seconds > NOTEBOOK_BUDGET_S else ""
+        except CellExecutionError as error:
+            seconds = time.perf_counter() - start
+            failed.append(name)
+            flag = f"  FAILED: {str(error).strip().splitlines()[-1][:60]}"
+        times[name] = seconds
+        print(f"{name:52} {seconds:8.1f}{flag}", flush=True)
     slowest = max(times.items(), key=lambda item: item[1])
     total = sum(times.values())
     print(f"{'one execution of each notebook (' + str(len(paths)) + ')':52} {total:8.1f}\n")
-    return total, slowest
+    return total, slowest, failed
 
 
 def _print_pages(html_root: Path) -> None:
@@ -182,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     slowest = None
 
     if not args.skip_notebooks:
-        times["notebooks"], slowest = _time_notebooks(root)
+        times["notebooks"], slowest, broken = _time_notebooks(root)
+        failed += broken
     for part, command, skip in (
             ("units", [sys.executable, *UNIT_COMMAND], args.skip_units),
             ("tests", [sys.executable, *TEST_COMMAND], args.skip_tests),
@@ -216,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     html_root = root / "_build" / "html"
     if html_root.is_dir():
         _print_pages(html_root)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0
 
 

@@ -1,4 +1,5 @@
-"""Root pytest configuration: what the exercise notebooks that nbval runs must report.
+"""Root pytest configuration: what the exercise notebooks that nbval runs must report, and how
+the test command shares its work between the pytest-xdist workers.
 
 It lives at the root because nbval collects notebooks in book/, lessons/ and solutions/, outside
 tests/, and a conftest only reaches the items below its folder.
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from nbval.plugin import IPyNbCell
+from xdist.scheduler import LoadScopeScheduling
 
 from shiftlab.exercises import EXPECT_ENV
 
@@ -37,3 +39,66 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     if isinstance(item, IPyNbCell):
         os.environ.pop(EXPECT_ENV, None)
+
+
+# --- how the test command shares the work between its workers (pytest-xdist) ---------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    # In each xdist worker, torch computes with one thread, and so do the notebook kernels the
+    # worker starts (nbval's, the book build's). This is a budget for a run of two workers on
+    # two cores: two workers of two threads each would fight for the cores, one each keeps both
+    # busy. No result may depend on it (every law must hold under OMP_NUM_THREADS=1 and 2
+    # alike), and a value the caller set is kept.
+    if hasattr(config, "workerinput") and "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+BOOK_FIXTURES = {"built_book", "student_book"}
+"""Fixtures that build a book."""
+
+BOOK_TESTS = ("tests/test_book.py", "tests/test_browser.py", "tests/test_publish.py")
+"""The test files whose tests use ``BOOK_FIXTURES``."""
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The group of the test ``nodeid``; pytest-xdist runs a group on one worker, in order.
+
+    A notebook's cells are one group (they share one kernel), and so are the tests of the built
+    book (the full and the student edition, the browser), which follow the one build they
+    share; any other test is a group of its own, run by whichever worker is free.
+    """
+    path = nodeid.split("::", 1)[0]
+    if path.endswith(".ipynb"):
+        return path
+    if path in BOOK_TESTS:
+        return "book"
+    return nodeid
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """xdist's scheduling of whole scopes (largest first), with ``xdist_group_of`` as the scope.
+    (xdist's own ``--dist loadgroup`` reads ``xdist_group`` marks through a node id suffix that
+    pytest 9 no longer keeps.)"""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return xdist_group_of(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") == "loadgroup":  # pyproject.toml's addopts
+        return GroupScheduling(config, log)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    outside = [item.nodeid for item in items
+               if BOOK_FIXTURES & set(getattr(item, "fixturenames", ()))
+               and xdist_group_of(item.nodeid) != "book"]
+    if outside:
+        raise pytest.UsageError(
+            f"{outside[0]} builds the book outside conftest.BOOK_TESTS; add its file there, so "
+            "that it runs on the worker that builds the book")

@@ -1,15 +1,19 @@
 """Test configuration of the unit and property tests, and the built book they share."""
 
+import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 from book_pages import HTML, ROOT
+from filelock import FileLock
 from hypothesis import settings
 
 from shiftlab.bench import book_build_command
+from shiftlab.execution import cache_path, clear_cache, use_cache
 from shiftlab.exercises import _core
 from shiftlab.exercises._core import EXPECT_ENV
 
@@ -18,6 +22,8 @@ settings.register_profile("course", deadline=None, derandomize=True, max_example
 settings.load_profile("course")
 
 matplotlib.use("Agg")  # no display: figures are drawn off screen
+
+BUILD = ROOT / "_build"
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +43,33 @@ def fresh_exercise_session(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def built_book() -> Path:
+def test_run_id(request) -> str:
+    """An id shared by the workers of this test run (pytest-xdist's), new on every run."""
+    workerinput = getattr(request.config, "workerinput", None)
+    return workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def built_book(test_run_id) -> Path:
     """The HTML book, built once per test run with the README's command (the log's end is
-    shown if the build fails). test_book.py checks the pages, test_browser.py drives them."""
-    result = subprocess.run(book_build_command(), cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    shown if the build fails). test_book.py checks the pages, test_browser.py drives them, the
+    student edition reuses its executed notebooks.
+
+    The first worker to ask builds it, from an empty jupyter-cache, so every notebook is
+    executed with today's code; a worker that asks later waits for the lock and reuses the
+    build, or its failure, instead of building again.
+    """
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with FileLock(BUILD / "book.lock"):
+        stamp = BUILD / "book-test-run.json"
+        built = json.loads(stamp.read_text(encoding="utf-8")) if stamp.is_file() else {}
+        if built.get("test_run") != test_run_id:
+            stamp.unlink(missing_ok=True)
+            clear_cache(use_cache(cache_path(ROOT)))
+            result = subprocess.run(book_build_command(), cwd=ROOT, capture_output=True,
+                                    text=True)
+            built = {"test_run": test_run_id, "returncode": result.returncode,
+                     "log": result.stdout + result.stderr}
+            stamp.write_text(json.dumps(built), encoding="utf-8")
+    assert built["returncode"] == 0, built["log"][-6000:]
     return HTML

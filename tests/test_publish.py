@@ -10,15 +10,18 @@ from unittest import mock
 
 import nbformat
 import pytest
+import yaml
 from book_pages import CHAPTERS, ROOT
 from IPython.core.inputtransformer2 import TransformerManager
 
 from shiftlab.authoring import stale_lessons
+from shiftlab.execution import cache_path
 from shiftlab.publish import (
     PLACEHOLDER_URL,
     SOLUTIONS_SENTENCE,
     STUDENT_SENTENCE,
     PublishError,
+    _student_config,
     _student_toc,
     colab_cell,
     colab_cell_problems,
@@ -203,12 +206,35 @@ def test_the_student_edition_is_never_written_into_the_sources(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def student_book() -> Path:
-    """The student edition, built with the documented command."""
+def student_build(built_book) -> str:
+    """The student edition, built with the documented command after the full book, whose
+    executed notebooks it reuses; its log."""
     result = subprocess.run([sys.executable, "-m", "shiftlab.publish", "student"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def student_book(student_build) -> Path:
     return ROOT / "_build" / "student" / "html"
+
+
+def test_the_student_config_reads_the_full_books_cache_and_changes_nothing_else():
+    config = yaml.safe_load(_student_config(ROOT))
+    full = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["execute"].pop("cache") == str(cache_path(ROOT))
+    assert cache_path(ROOT) == ROOT / "_build" / ".jupyter_cache"
+    assert config == full
+
+
+@pytest.mark.book
+def test_the_student_edition_executes_no_notebook_the_full_book_executed(student_build):
+    chapters = sorted((ROOT / "book").glob("*.ipynb"))
+    cached = re.findall(r"book/(\w+)\.ipynb: Using cached notebook", student_build)
+    assert sorted(cached) == [path.stem for path in chapters]
+    assert "Executing notebook" not in student_build
+    assert "shiftlab: executing" not in student_build
 
 
 @pytest.mark.book

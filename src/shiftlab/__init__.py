@@ -26,7 +26,9 @@ The ideas of the chapters, in order:
 - ``shiftlab.book``        ``glue``: numbers computed in a notebook, quoted in its prose
 - ``shiftlab.progress``    a progress bar that reads right in Jupyter and in the book
 - ``shiftlab.course``      the course's plan and map; ``shiftlab.publish``: the student edition
-- ``shiftlab.bench``       ``python -m shiftlab.bench``: notebook times, book build time, page sizes
+- ``shiftlab.execution``   the book's executions: cached against shiftlab's code, two at a time
+- ``shiftlab.bench``       ``python -m shiftlab.bench``: test command vs its work, notebook times,
+  page sizes
 """
 
 from shiftlab.data import gaussian_images, random_kernel, sample_image

@@ -162,8 +162,8 @@ def binomial_aliasing(size: int, n: int) -> float:
 
     White noise has the same power at every frequency; the blur multiplies it by ``g(ω_y)
     g(ω_x)``, and the carried frequencies are a square, so the carried fraction is the 1-D
-    fraction squared. ``size = 1`` (no blur) gives ``1 - 1/4`` plus the share of the
-    frequencies at exactly ``±π/2``.
+    fraction squared. ``size = 1`` (no blur) gives ``1 - (1/2 + 1/n)²``: three quarters, less
+    the frequencies at exactly ``±π/2``, which the coarse grid still carries.
     """
     size = _validate.positive_int(size, "size")
     n = _validate.positive_int(n, "n")

@@ -5,7 +5,6 @@ import functools
 
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
@@ -13,44 +12,53 @@ from torch.utils.flop_counter import FlopCounterMode
 from shiftlab.data import sample_image
 from shiftlab.glyphs import GLYPHS
 from shiftlab.layers import conv2d
+from shiftlab.metrics import exact_tolerance
 from shiftlab.quadrant import (
     CANVAS,
     PAPER_BORDERS,
     PAPER_QUADRANT,
     PATCH,
     border_sweep,
-    fit,
     multiply_adds,
     photo_patches,
     quadrant_images,
 )
 from shiftlab.rook import (
+    NOTEBOOK_RERUN,
+    ORDERS,
     PAPER_SAME_RUNS,
+    SEEDS,
     RookNet,
     RookNetConfig,
     corner_pair,
     pooled_features,
     rook_images,
     rook_patch,
-    single_thread,
     train_rook_experiment,
     train_rook_runs,
 )
-from shiftlab.training import accuracy, train
+from shiftlab.training import accuracy, rate_interval, train, train_runs
 from shiftlab.transforms import translate
 
 heavy = settings(max_examples=20)
-SEEDS = (0, 1, 2, 3, 4)
+TOL32 = exact_tolerance(torch.float32)
+UNUSED_SEEDS = tuple(range(1000, 1050))  # seeds the chapter does not use
 
 
 @functools.cache
 def experiment():
-    """The chapter's training: the paper's recipe, five seeds, four paddings at once."""
+    """The chapter's training: the authors' recipe, 50 seeds, four paddings, both orders."""
     return train_rook_experiment(("valid", "same", "full", "circular"), SEEDS)
 
 
-def runs(padding):
-    return experiment()[padding]
+def runs(padding, order="fixed"):
+    return experiment()[padding, order]
+
+
+def _relative_gap(pooled):
+    """max |p_0 - p_1| / max(|p_0|, |p_1|) over everything but the image axis."""
+    difference = (pooled[..., 0] - pooled[..., 1]).abs()
+    return (difference / pooled.abs().amax(dim=-1).clamp(min=1e-30)).max().item()
 
 
 # The rook images -------------------------------------------------------------------------------
@@ -106,56 +114,102 @@ def test_the_rook_network_is_conv_relu_global_max_linear_with_29_numbers():
     assert torch.allclose(net(images), reference, atol=1e-6)
 
 
-def test_stacked_training_is_the_courses_train_with_batch_size_1():
+@pytest.mark.parametrize("order", ORDERS)
+def test_the_vectorised_runs_are_the_plain_training_loop(order):
     images, labels = rook_images()
-    stacked = train_rook_runs("same", (0, 3), epochs=30)
-    for k, seed in enumerate((0, 3)):
+    batched = train_rook_runs("same", (0, 3, 6), order=order, epochs=30)
+    for k, seed in enumerate((0, 3, 6)):
         net = RookNet(RookNetConfig(padding="same"), seed=seed)
-        with single_thread():
-            train(net, images, labels, epochs=30, lr=0.1, batch_size=1, momentum=0.9,
-                  seed=seed)
-        assert torch.allclose(net.weights[0][0, 0], stacked.filters[-1, k], atol=1e-5)
-        assert torch.allclose(net.head.bias, stacked.heads[-1, k][:, 1], atol=1e-5)
-        assert accuracy(net, images, labels) == stacked.accuracy[-1, k]
+        train(net, images, labels, epochs=30, lr=0.1, batch_size=1, momentum=0.9, seed=seed,
+              shuffle=order == "shuffled")
+        assert torch.allclose(net.weights[0][0, 0], batched.filters[-1, k], atol=1e-4)
+        assert torch.allclose(net.head.bias, batched.heads[-1, k][:, 1], atol=1e-4)
+        assert accuracy(net, images, labels) == batched.accuracy[-1, k]
 
 
-@pytest.mark.parametrize("padding", ["valid", "same", "full", "circular"])
-def test_training_all_paddings_at_once_is_training_each_on_its_own(padding):
-    alone = train_rook_runs(padding, SEEDS)
-    assert torch.allclose(alone.filters, runs(padding).filters, atol=1e-4)
-    assert torch.equal(alone.accuracy, runs(padding).accuracy)
+def test_the_fixed_order_feeds_the_top_left_image_first_in_every_epoch():
+    images, labels = rook_images()
+    one_step = train_rook_runs("same", (5,), order="fixed", epochs=1, lr=0.1, momentum=0.0)
+    net = RookNet(RookNetConfig(padding="same"), seed=5)
+    for n in (0, 1):  # plain SGD, image 0 then image 1
+        loss = torch.nn.functional.cross_entropy(net(images[n:n + 1]), labels[n:n + 1])
+        grads = torch.autograd.grad(loss, list(net.parameters()))
+        with torch.no_grad():
+            for p, g in zip(net.parameters(), grads, strict=True):
+                p -= 0.1 * g
+    assert torch.allclose(net.weights[0][0, 0], one_step.filters[-1, 0], atol=1e-6)
 
 
-def test_same_padding_separates_the_rook_images_in_every_run_like_the_paper():
-    final = runs("same").accuracy[-1]
-    assert int((final == 1).sum()) == PAPER_SAME_RUNS[0] == 5
-    first_perfect = (runs("same").accuracy == 1).double().argmax(0)
-    assert first_perfect.max() <= 29  # the chapter's "at 100% by epoch ..."
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_zero_padding_separates_the_rook_images_in_most_runs_not_all(padding, order):
+    perfect = int(runs(padding, order).perfect().sum())
+    assert 35 <= perfect < len(SEEDS)  # chapter: 43-45 of 50; never every run
+    low, high = rate_interval(perfect, len(SEEDS))
+    assert low > 0.5 and high < 1
 
 
-def test_valid_convolution_separates_them_too():
-    assert (runs("valid").accuracy[-1] == 1).all()
+def test_the_chapters_counts_hold_on_fifty_seeds_it_does_not_use():
+    for padding in ("valid", "same"):
+        other = train_rook_runs(padding, UNUSED_SEEDS, order="fixed")
+        perfect = int(other.perfect().sum())
+        assert 35 <= perfect < len(UNUSED_SEEDS)
+        assert torch.equal(~other.perfect(), other.dead())
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_every_failed_run_ends_with_a_dead_filter_at_exactly_50_percent(padding, order):
+    history = runs(padding, order)
+    assert torch.equal(~history.perfect(), history.dead())
+    assert (history.accuracy[-1][~history.perfect()] == 0.5).all()
+    died = history.died()
+    assert (died[history.dead()] >= 0).all() and (died[~history.dead()] == -1).all()
+    for k in history.dead().nonzero().flatten().tolist():  # dead means dead for good
+        assert (history.pooled[died[k]:, k] == 0).all()
+
+
+def test_seeds_6_and_9_die_in_both_orders():
+    for order in ORDERS:
+        assert runs("same", order).dead()[[6, 9]].all()
+
+
+def test_five_of_five_is_what_a_rate_of_nine_in_ten_shows_about_half_the_time():
+    low, high = rate_interval(*PAPER_SAME_RUNS)
+    assert abs(low - 0.478) < 1e-3 and high == 1
+    rate = int(runs("same").perfect().sum()) / len(SEEDS)
+    assert 0.3 < rate**5 < 0.9
+    assert NOTEBOOK_RERUN == {"fixed": (17, 20), "shuffled": (15, 20)}
 
 
 @pytest.mark.parametrize("padding", ["full", "circular"])
 def test_full_and_circular_padding_stay_at_exactly_50_percent_at_every_epoch(padding):
-    history = runs(padding)
+    for order in ORDERS:
+        history = runs(padding, order)
+        assert (history.accuracy == 0.5).all()
+        assert _relative_gap(history.pooled) <= TOL32
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("padding", ["full", "circular"])
+def test_the_theorem_holds_on_fifty_seeds_the_chapter_does_not_use(padding, order):
+    history = train_rook_runs(padding, UNUSED_SEEDS, order=order)
     assert (history.accuracy == 0.5).all()
-    assert torch.equal(history.pooled[..., 0], history.pooled[..., 1])
+    assert _relative_gap(history.pooled) <= TOL32
 
 
-def test_same_padding_leaves_a_gap_between_the_pooled_features_of_every_run():
-    pooled = runs("same").pooled[-1]
-    assert (pooled[:, 0] - pooled[:, 1]).abs().min() > 1.0
-    assert not torch.equal(runs("valid").pooled[..., 0], runs("valid").pooled[..., 1])
+def test_same_padding_leaves_a_gap_between_the_pooled_features_of_every_successful_run():
+    for order in ORDERS:
+        history = runs("same", order)
+        pooled = history.pooled[-1][history.perfect()]
+        assert (pooled[:, 0] - pooled[:, 1]).abs().min() > 1.0
+    assert _relative_gap(runs("valid").pooled) > 0.5
 
 
-def test_reflect_padding_separates_in_four_runs_and_one_run_dies():
-    history = train_rook_runs("reflect", SEEDS)
-    final = history.accuracy[-1]
-    assert int((final == 1).sum()) == 4
-    dead = int((final == 0.5).nonzero()[0])
-    assert (history.pooled[-1, dead] == 0).all()  # the ReLU never fires: no gradient
+def test_reflect_padding_separates_in_most_runs_and_every_failure_is_a_dead_filter():
+    history = train_rook_runs("reflect", order="fixed")
+    assert 30 <= int(history.perfect().sum()) < len(SEEDS)
+    assert torch.equal(~history.perfect(), history.dead())
 
 
 # The theorem: translated images, equal pooled features ------------------------------------------
@@ -203,14 +257,12 @@ def test_circular_padding_gives_translated_images_the_same_feature_values(pair, 
     assert torch.allclose(values[0], values[1], rtol=0, atol=1e-12)
 
 
-def test_the_rook_images_give_equal_pooled_features_bit_for_bit_for_random_filters():
+def test_the_rook_images_give_equal_pooled_features_up_to_rounding_for_random_filters():
     images, _ = rook_images()
-    filters = torch.randn(300, 1, 5, 5, generator=torch.Generator().manual_seed(0))
+    filters = torch.randn(300, 1, 5, 5, generator=torch.Generator().manual_seed(11))
     for padding in ("full", "circular"):
-        pooled = pooled_features(filters, images, padding)
-        assert torch.equal(pooled[:, 0], pooled[:, 1])
-    same = pooled_features(filters, images, "same")
-    assert not torch.equal(same[:, 0], same[:, 1])
+        assert _relative_gap(pooled_features(filters, images, padding)) <= TOL32
+    assert _relative_gap(pooled_features(filters, images, "same")) > 0.1
 
 
 def test_the_chapters_random_filter_sorts_to_the_same_values_except_under_same_padding():
@@ -218,13 +270,14 @@ def test_the_chapters_random_filter_sorts_to_the_same_values_except_under_same_p
     w = torch.randn(1, 1, 5, 5, generator=torch.Generator().manual_seed(7))
     for padding, agree in [("same", False), ("full", True), ("circular", True)]:
         values = _sorted_maps(images, w, padding)
-        assert torch.equal(values[0], values[1]) == agree
+        differ = ((values[0] - values[1]).abs().max() / values.abs().max()).item()
+        assert (differ <= TOL32) == agree
 
 
 # What the same-padded filter learns ---------------------------------------------------------------
 
 def test_seed_0_learns_the_top_edge_seen_from_two_rows_above():
-    history = runs("same")
+    history = runs("same", "fixed")
     learned = history.filters[-1, 0]
     assert (learned[4, 1:4] > 0).all() and (learned[:4] < 0).all()
     images, _ = rook_images()
@@ -233,21 +286,24 @@ def test_seed_0_learns_the_top_edge_seen_from_two_rows_above():
     assert divmod(int(maps[1].argmax()), 32)[0] == 16 - 2
 
 
-def test_every_learned_filter_fires_on_one_image_only():
-    pooled = runs("same").pooled[-1]
-    assert ((pooled == 0).sum(dim=1) == 1).all()
+def test_almost_every_learned_filter_fires_on_one_image_only():
+    for order in ORDERS:
+        history = runs("same", order)
+        pooled = history.pooled[-1][history.perfect()]
+        one_silent = ((pooled == 0).sum(dim=1) == 1).double().mean()
+        assert one_silent >= 0.9
 
 
-def test_other_seeds_use_the_base_from_below_and_the_top_left_corner():
+def test_other_seeds_use_the_right_edge_and_the_top_left_corner():
     images, _ = rook_images()
-    history = runs("same")
+    history = runs("same", "fixed")
     peaks = {}
-    for seed in (2, 4):
+    for seed in (4, 5):
         maps = history.net(seed).features(images).detach()[:, 0]
         fired = int(maps.amax(dim=(-2, -1)).argmax())
         peaks[seed] = (fired, divmod(int(maps[fired].argmax()), 32))
-    assert peaks[2][0] == 0 and peaks[2][1][0] == 15 + 2     # two rows below the base
     assert peaks[4] == (1, (16 - 2, 19 - 2))                  # up and left of the corner
+    assert peaks[5][0] == 0 and peaks[5][1][1] == 13          # one column right of the rook
 
 
 # The quadrant experiment --------------------------------------------------------------------------
@@ -313,56 +369,114 @@ def test_within_the_reach_same_padding_gives_the_corners_different_values():
     assert not _same_values(RookNet(config, seed=0).features(images).detach(), 4)
 
 
+@st.composite
+def biased_networks(draw):
+    layers = draw(st.integers(1, 3))
+    channels = tuple(draw(st.integers(1, 3)) for _ in range(layers))
+    return RookNetConfig(channels, 3, bias=True), draw(st.integers(0, 1000))
+
+
+@heavy
+@given(biased_networks(), st.integers(0, 2))
+def test_with_biases_from_twice_the_reach_on_both_corners_give_the_same_values(network, extra):
+    config, seed = network
+    patches = photo_patches(2, split="test", seed=seed)
+    images, _ = quadrant_images(patches, border=2 * config.receptive_radius + extra)
+    assert _same_values(RookNet(config, seed=seed).features(images).detach(), 2)
+
+
+def test_with_biases_the_corners_differ_beyond_the_bias_free_reach():
+    config = RookNetConfig((4, 4, 8), 3, bias=True)
+    images, _ = quadrant_images(photo_patches(4, split="test", seed=0),
+                                border=config.receptive_radius)
+    assert not _same_values(RookNet(config, seed=0).features(images).detach(), 4)
+
+
+CHAPTER_SWEEP = dict(train_patches=photo_patches(8, split="train", seed=0),
+                     test_patches=photo_patches(64, split="test", seed=1),
+                     steps=30, lr=0.03, seeds=(0, 1, 2, 3, 4), show_progress=False)
+
+
 @functools.cache
 def chapter_sweep():
-    """The chapter's sweep, with the chapter's sizes."""
+    """The chapter's bias-free sweep, with the chapter's sizes and seeds."""
     return border_sweep((0, 1, 2, 3, 4), ("same", "full"),
-                        config=RookNetConfig((4, 4, 8), 3),
-                        train_patches=photo_patches(8, split="train", seed=0),
-                        test_patches=photo_patches(64, split="test", seed=1),
-                        steps=30, lr=0.03, seed=0, show_progress=False)
+                        config=RookNetConfig((4, 4, 8), 3), **CHAPTER_SWEEP)
 
 
-def test_the_sweep_falls_to_exactly_chance_from_the_reach_on():
+@functools.cache
+def chapter_bias_sweep():
+    """The chapter's sweep of the network with biases."""
+    return border_sweep(tuple(range(7)), ("same",),
+                        config=RookNetConfig((4, 4, 8), 3, bias=True), **CHAPTER_SWEEP)
+
+
+def test_the_sweep_falls_to_exactly_chance_from_the_reach_on_for_every_seed():
     sweep = chapter_sweep()
     reach = sweep.config.receptive_radius
     assert reach == 3
+    beyond = [b >= reach for b in sweep.borders]
     for training in ("from scratch", "frozen random"):
-        same = sweep.accuracy[training]["same"]
-        assert all(a == 0.5 for b, a in zip(sweep.borders, same, strict=True) if b >= reach)
-        assert all(a == 0.5 for a in sweep.accuracy[training]["full"])
+        assert (sweep.accuracy[training]["same"][beyond] == 0.5).all()
+        assert (sweep.accuracy[training]["full"] == 0.5).all()
+        assert sweep.accuracy[training]["same"].shape == (5, 5)
 
 
-def test_within_the_reach_the_corners_are_told_apart():
+def test_within_the_reach_the_corners_are_told_apart_on_average():
     sweep = chapter_sweep()
-    assert min(sweep.accuracy["from scratch"]["same"][:3]) > 0.9
-    frozen = sweep.accuracy["frozen random"]["same"]
-    assert frozen[0] > 0.75 and frozen[2] > 0.5
+    assert sweep.mean("from scratch", "same")[:3].min() > 0.85
+    assert (sweep.accuracy["from scratch"]["same"][:3] > 0.8).sum() >= 13
+    assert sweep.mean("frozen random", "same")[0] > 0.7
+    assert sweep.mean("frozen random", "same")[2] > 0.5
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_training_from_scratch_within_the_reach_is_robust_to_the_seed(seed):
+def test_trained_from_scratch_within_the_reach_on_seeds_the_chapter_does_not_use():
     config = RookNetConfig((4, 4, 8), 3)
     train_images, train_labels = quadrant_images(photo_patches(8, seed=0), border=2)
     test_images, test_labels = quadrant_images(photo_patches(64, split="test", seed=1),
                                                border=2)
-    with single_thread():
-        net = RookNet(config, seed=seed)
-        fit(net, train_images, train_labels, steps=30, lr=0.03)
-    assert accuracy(net, test_images, test_labels) > 0.9
+    trained = train_runs(lambda s: RookNet(config, seed=s), range(100, 110), train_images,
+                         train_labels, epochs=30, lr=0.03, batch_size=len(train_images),
+                         optimizer="adam")
+    scores = trained.accuracy(test_images, test_labels)
+    assert scores.median() > 0.9 and (scores > 0.8).double().mean() >= 0.6
+
+
+def test_with_biases_some_seeds_see_the_border_beyond_r_and_none_from_2r_on():
+    sweep = chapter_bias_sweep()
+    reach = sweep.config.receptive_radius
+    for by_padding in sweep.accuracy.values():
+        values = by_padding["same"]
+        assert (values[[b >= 2 * reach for b in sweep.borders]] == 0.5).all()
+    beyond_r = [reach <= b < 2 * reach for b in sweep.borders]
+    assert (sweep.accuracy["frozen random"]["same"][beyond_r] > 0.5).any()
 
 
 # Beside the paper ---------------------------------------------------------------------------------
 
-def test_the_papers_numbers_quoted_in_the_prose():
-    def last_above(row):
-        return max(b for b, a in zip(PAPER_BORDERS, row, strict=True) if a > 51)
+def _last_above(row):
+    return max(b for b, a in zip(PAPER_BORDERS, row, strict=True) if a > 51)
 
-    bagnet = PAPER_QUADRANT["BagNet-33"]
+
+def test_the_papers_numbers_quoted_in_the_prose():
+    assert set(PAPER_QUADRANT) == {"from scratch", "random frozen", "pretrained frozen"}
+    pretrained = PAPER_QUADRANT["pretrained frozen"]
+    bagnet = pretrained["BagNet-33"]
     assert min(b for b, a in zip(PAPER_BORDERS, bagnet, strict=True) if a <= 51) == 32
     assert bagnet[PAPER_BORDERS.index(16)] == 96
-    assert last_above(PAPER_QUADRANT["ResNet-18"]) == 128
-    assert last_above(PAPER_QUADRANT["DenseNet-121"]) == 256
+    assert _last_above(pretrained["ResNet-18"]) == 128
+    assert _last_above(pretrained["DenseNet-121"]) == 256
+    scratch = PAPER_QUADRANT["from scratch"]
+    for network in ("ResNet-18", "DenseNet-121"):  # near 100% up to a 256-pixel border
+        assert min(scratch[network][:PAPER_BORDERS.index(256) + 1]) >= 99
+        assert scratch[network][-1] == 50
+    assert _last_above(PAPER_QUADRANT["random frozen"]["ResNet-18"]) == 128
+
+
+def test_in_the_paper_training_from_scratch_reaches_farthest_and_random_weights_least_far():
+    for network in ("ResNet-18", "DenseNet-121"):
+        reach = {setting: _last_above(rows[network]) for setting, rows in PAPER_QUADRANT.items()}
+        assert reach["from scratch"] >= reach["pretrained frozen"] >= reach["random frozen"]
 
 
 @pytest.mark.parametrize("padding", ["same", "full", "valid"])
@@ -377,10 +491,10 @@ def test_multiply_adds_counts_what_pytorch_counts(padding):
 def test_one_resnet18_pass_on_the_papers_largest_image_outweighs_our_whole_sweep():
     resnet18 = 1.8e9 * ((120 + 2 * 512) / 224) ** 2
     ours = sum(
-        multiply_adds(RookNetConfig((4, 4, 8), 3, p), CANVAS + 2 * b)
+        multiply_adds(RookNetConfig((4, 4, 8), 3, p), CANVAS + 2 * b) * 5
         * (3 * 30 * 16 + 2 * 2 * (8 + 64))
         for p in ("same", "full") for b in range(5))
-    assert 10 < resnet18 / ours < 30
+    assert 2 < resnet18 / ours < 6
 
 
 # Data efficiency does not show at this scale ------------------------------------------------------
@@ -400,14 +514,13 @@ def _glyph_data(n, seed, size=16, noise=0.3):
 
 def test_with_few_samples_full_minus_same_is_within_the_spread_between_seeds():
     test_images, test_labels = _glyph_data(500, seed=999)
-    scores = {"same": [], "full": []}
-    with single_thread():
-        for seed in range(6):
-            images, labels = _glyph_data(8, seed=seed)
-            for padding, row in scores.items():
-                net = RookNet(RookNetConfig((8, 8), 3, padding), seed=seed)
-                fit(net, images, labels, steps=150, lr=0.02)
-                row.append(accuracy(net, test_images, test_labels))
-    same, full = torch.tensor(scores["same"]), torch.tensor(scores["full"])
+    images, labels = _glyph_data(8, seed=0)
+    scores = {}
+    for padding in ("same", "full"):
+        config = RookNetConfig((8, 8), 3, padding)
+        trained = train_runs(lambda s, c=config: RookNet(c, seed=s), range(6), images, labels,
+                             epochs=150, lr=0.02, batch_size=len(images), optimizer="adam")
+        scores[padding] = trained.accuracy(test_images, test_labels)
+    same, full = scores["same"], scores["full"]
     assert (full - same).mean().abs() < same.std()
-    assert F.relu(same - 0.5).mean() > 0.1  # the networks learn something
+    assert (same - 0.5).clamp(min=0).mean() > 0.1  # the networks learn something

@@ -103,3 +103,17 @@ def test_training_refuses_labels_that_do_not_match_the_images():
         train(model, _images(4, 8), torch.zeros(3, dtype=torch.long), epochs=1)
     with pytest.raises(TypeError, match="labels"):
         train(model, _images(4, 8), torch.zeros(4), epochs=1)
+
+
+def test_the_squeeze_excitation_block_refuses_inputs_it_cannot_pool():
+    from shiftlab.models import SqueezeExcitation
+
+    with pytest.raises(ValueError, match="channels"):
+        SqueezeExcitation(4)(torch.zeros(1, 3, 4, 4))
+    with pytest.raises(ValueError, match="x"):
+        SqueezeExcitation(4)(torch.zeros(4, 4))
+    with pytest.raises(ValueError, match="reduction"):
+        SqueezeExcitation(4, reduction=0)
+    with pytest.raises(TypeError, match="seed"):
+        SqueezeExcitation(4, seed="1")
+    assert SqueezeExcitation(4, seed=2)(torch.ones(2, 4, 3, 3)).shape == (2, 4, 3, 3)

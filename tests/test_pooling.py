@@ -24,7 +24,8 @@ from shiftlab.pooling import (
 )
 from shiftlab.pooling_plots import shift_maps, survival_explorer, survivor_histogram
 from shiftlab.sliders import slider
-from shiftlab.transforms import Identity, Shift, shift
+from shiftlab.training import train_runs
+from shiftlab.transforms import Identity, Shift, shift, translate
 
 
 @given(st.integers(-20, 20), st.integers(-20, 20), st.integers(1, 5))
@@ -40,6 +41,35 @@ def test_survival_probability_is_shared_over_union_and_one_on_the_stride_lattice
     assert p == Fraction(shared, 2 * size**2 - shared)
     assert (p == 1) == (dy % size == 0 and dx % size == 0)
     assert survival_probability((dy + size, dx - size), size) == p
+
+
+@given(st.integers(-9, 9), st.integers(-9, 9), st.integers(1, 4), st.integers(1, 4),
+       st.integers(2, 3))
+def test_survival_probability_knows_the_sides_of_the_image(dy, dx, rows, columns, size):
+    p = survival_probability((dy, dx), size, sides=(rows * size, columns * size))
+    overlap = [size if n == 1 else size - d % size for d, n in ((dy, rows), (dx, columns))]
+    shared = overlap[0] * overlap[1]
+    assert p == Fraction(shared, 2 * size**2 - shared)
+    if rows > 1 and columns > 1:
+        assert p == survival_probability((dy, dx), size)
+
+
+def test_one_window_is_mapped_onto_itself_and_survives_every_shift():
+    for t in [(0, 1), (1, 0), (1, 1)]:
+        assert survival_probability(t, 2, sides=(2, 2)) == 1
+        assert surviving(torch.randn(50, 1, 2, 2, generator=torch.Generator().manual_seed(0)),
+                         t).all()
+    assert survival_probability((1, 1), 2, sides=(2, 16)) == Fraction(1, 3)
+    assert survival_probability((1, 0), 2, sides=(2, 16)) == 1
+
+
+@given(st.integers(-6, 6), st.integers(-6, 6))
+def test_zero_fill_survival_compares_with_the_translated_pooled_map(dy, dx):
+    x = torch.randn(2, 1, 8, 6, generator=torch.Generator().manual_seed(dy * 13 + dx))
+    kept = surviving(x, (dy, dx), zero_fill=True)
+    moved = translate(max_pool(x, 2), pooled_shift((dy, dx)))
+    assert torch.equal(kept, max_pool(translate(x, (dy, dx)), 2) == moved)
+    assert surviving_fraction(x, (dy, dx), zero_fill=True) == kept.double().mean().item()
 
 
 def test_survival_probability_of_2x2_pooling_is_a_third_and_a_seventh():
@@ -95,6 +125,10 @@ BAD = [
     (lambda: surviving_fraction(torch.zeros(4, 4, dtype=torch.long), (0, 1)), TypeError, "x"),
     (lambda: survival_probability((0, 1), size=2.0), TypeError, "size"),
     (lambda: survival_probability(1), TypeError, "t"),
+    (lambda: survival_probability((0, 1), 2, sides=(3, 4)), ValueError, "sides"),
+    (lambda: survival_probability((0, 1), 2, sides=(0, 4)), ValueError, "sides"),
+    (lambda: survival_probability((0, 1), 2, sides=4), TypeError, "sides"),
+    (lambda: surviving(torch.zeros(4, 4), (0, 1), zero_fill=1), TypeError, "zero_fill"),
     (lambda: pooled_shift((0, 1), -1), ValueError, "size"),
     (lambda: row_survival_probability(1), ValueError, "n"),
     (lambda: row_survival_probability(2.5), TypeError, "n"),
@@ -102,6 +136,8 @@ BAD = [
     (lambda: changes_by_shift("model", torch.zeros(2, 1, 4, 4), 2), TypeError, "model"),
     (lambda: changes_by_shift(lambda x: x, torch.zeros(4, 4), 2), ValueError, "images"),
     (lambda: changes_by_shift(lambda x: x, torch.zeros(2, 1, 4, 4), 2), ValueError, "scores"),
+    (lambda: changes_by_shift(lambda x: x[0, 0], torch.zeros(2, 1, 4, 4), 2),
+     ValueError, "scores"),
     (lambda: changes_by_shift(lambda x: x[:, 0, 0], torch.zeros(2, 1, 4, 4), 0), ValueError,
      "size"),
     (lambda: glyph_images(0), ValueError, "n"),
@@ -185,3 +221,15 @@ def test_changes_by_shift_agrees_with_the_metrics_shift_by_shift():
                 1 - fraction_exact(invariance_error(model, images, g)))
     assert predictions[0, 0] == 0 and scores[0, 0] == 0
     assert scores[0, 1] == 1  # a stride-2 network changes its scores under an odd shift
+
+
+def test_changes_by_shift_measures_several_networks_at_once_as_it_measures_each():
+    images, labels = glyph_images(40, 8, noise=0.5, seed=2)
+    config = ConvNetConfig(channels=(4, 4), stride=2)
+    runs = train_runs(lambda s: ConvNet(config, seed=s), (0, 3), images, labels, epochs=1,
+                      lr=0.05)
+    predictions, scores = changes_by_shift(runs.logits, images, 3)
+    assert predictions.shape == scores.shape == (2, 3, 3)
+    for k in range(2):
+        alone = changes_by_shift(runs.model(k), images, 3)
+        assert torch.allclose(predictions[k], alone[0]) and torch.allclose(scores[k], alone[1])

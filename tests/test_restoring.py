@@ -5,7 +5,15 @@ what was expected and what came."""
 import pytest
 import torch
 
-from shiftlab.antialias import binomial_filter, blur, blur_pool, frequency_response
+from shiftlab.antialias import (
+    aliased_energy,
+    binomial_aliasing,
+    binomial_filter,
+    blur,
+    blur_pool,
+    frequency_response,
+    ideal_lowpass,
+)
 from shiftlab.aps import aps_downsample, aps_output_shift, aps_phase, component_norms
 from shiftlab.consistency import (
     consistency,
@@ -14,8 +22,14 @@ from shiftlab.consistency import (
     glyph_scenes,
     shift_each,
 )
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, fit, median_split
-from shiftlab.restoring_plots import consistency_bars, downsampling_explorer, gain_curves
+from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
+from shiftlab.glyphs import glyph_images
+from shiftlab.restoring_plots import (
+    aliasing_figure,
+    consistency_bars,
+    downsampling_explorer,
+    gain_curves,
+)
 
 X = torch.zeros(1, 1, 8, 8)
 LONG = torch.long
@@ -53,10 +67,17 @@ BAD_CALLS = [
     (lambda: consistency(identity, X, pairs=0), ValueError, "pairs must be >= 1"),
     (lambda: glyph_scenes(4, 12, -1), ValueError, "so that the glyph fits in every view"),
     (lambda: glyph_scenes(4, 12, 2, noise=-1), ValueError, "noise must be >= 0"),
-    (lambda: consistency_table({}, None, None, None, margin=1, steps=1), ValueError,
+    (lambda: consistency_table({}, None, None, None, margin=1, epochs=1), ValueError,
      "variants must name at least one"),
-    (lambda: consistency_table({"a": 1}, None, None, None, margin=1, steps=1), TypeError,
+    (lambda: consistency_table({"a": 1}, None, None, None, margin=1, epochs=1), TypeError,
      r"variants\['a'\] must be a DownsamplingConfig"),
+    (lambda: aliased_energy(X), ValueError, "all zeros"),
+    (lambda: aliased_energy([[1.0]]), TypeError, "x must be a torch.Tensor"),
+    (lambda: binomial_aliasing(3, 30), ValueError, "multiple of 4"),
+    (lambda: binomial_aliasing(0, 32), ValueError, "size must be >= 1"),
+    (lambda: ideal_lowpass(torch.zeros(8, 8, dtype=LONG)), TypeError, "floating-point"),
+    (lambda: aliasing_figure([], {}), ValueError, "must not be empty"),
+    (lambda: glyph_images(4, wrap=1), TypeError, "wrap must be a bool"),
     (lambda: DownsamplingConfig("max"), ValueError, "downsample must be one of .*got 'max'"),
     (lambda: DownsamplingConfig(padding="valid"), ValueError, "padding must be one of"),
     (lambda: DownsamplingConfig(channels=(4, 0)), ValueError, "channels must be positive"),
@@ -65,14 +86,6 @@ BAD_CALLS = [
      ValueError, "APS needs feature maps with even sides"),
     (lambda: DownsamplingNet()(torch.zeros(1, 2, 8, 8)), ValueError,
      r"in_channels = 1 channels \(axis 1\), got shape \(1, 2, 8, 8\)"),
-    (lambda: fit(DownsamplingNet(), X, torch.zeros(1), steps=1), TypeError,
-     "labels must be a tensor of dtype torch.long"),
-    (lambda: fit(DownsamplingNet(), X, torch.zeros(2, dtype=LONG), steps=1), ValueError,
-     "labels"),
-    (lambda: fit(DownsamplingNet(), X, torch.zeros(1, dtype=LONG), steps=1, betas=(1.0, 0.9)),
-     ValueError, r"betas must lie in \[0, 1\)"),
-    (lambda: fit(DownsamplingNet(), X, torch.zeros(1, dtype=LONG), steps=0), ValueError,
-     "steps must be >= 1"),
     (lambda: median_split(torch.nn.Linear(2, 2), X), TypeError, "model.head with 2 outputs"),
     (lambda: gain_curves({}), ValueError, "curves must name at least one"),
     (lambda: downsampling_explorer(X[0, 0], {}, [(0, 0)]), ValueError, "must not be empty"),

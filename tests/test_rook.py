@@ -11,9 +11,10 @@ from tqdm.std import tqdm as std_tqdm
 from shiftlab import progress as progress_module
 from shiftlab.progress import NotebookProgress, progress
 from shiftlab.quadrant import (
+    PAPER_BORDERS,
+    PAPER_QUADRANT,
     BorderSweep,
     border_sweep,
-    fit,
     linear_readout,
     multiply_adds,
     photo_patches,
@@ -27,11 +28,16 @@ from shiftlab.rook import (
     pooled_features,
     rook_images,
     rook_patch,
-    single_thread,
     train_rook_experiment,
     train_rook_runs,
 )
-from shiftlab.rook_plots import border_sweep_figure, paper_table, rook_training_explorer
+from shiftlab.rook_plots import (
+    border_sweep_figure,
+    outcomes_figure,
+    paper_quadrant_figure,
+    paper_table,
+    rook_training_explorer,
+)
 from shiftlab.sliders import slider
 
 
@@ -58,6 +64,11 @@ from shiftlab.sliders import slider
     (lambda: train_rook_experiment("same"), ValueError, "paddings"),
     (lambda: train_rook_experiment(("same", "zero")), ValueError, "paddings"),
     (lambda: train_rook_runs("same", lr=-1.0), ValueError, "lr"),
+    (lambda: train_rook_runs("same", order="random"), ValueError, "order"),
+    (lambda: train_rook_experiment(("same",), orders="fixed"), ValueError, "orders"),
+    (lambda: train_rook_experiment(("same",), orders=("fixed", "sorted")), ValueError,
+     "orders"),
+    (lambda: RookNetConfig(bias=1), TypeError, "bias"),
     (lambda: photo_patches(0), ValueError, "n"),
     (lambda: photo_patches(2, split="valid"), ValueError, "split"),
     (lambda: photo_patches(2, size=60), ValueError, "size"),
@@ -65,13 +76,18 @@ from shiftlab.sliders import slider
     (lambda: quadrant_images(torch.ones(3, 3)), ValueError, "patches"),
     (lambda: quadrant_images(torch.ones(1, 3, 3), border=-1), ValueError, "border"),
     (lambda: quadrant_images(torch.ones(1, 3, 3), canvas=2), ValueError, "canvas"),
-    (lambda: fit(RookNet(), *rook_images(), steps=0), ValueError, "steps"),
     (lambda: linear_readout([[1.0]], torch.ones(1), torch.ones(1, 1)), TypeError,
      "train_features"),
     (lambda: border_sweep([], train_patches=torch.ones(1, 3, 3),
                           test_patches=torch.ones(1, 3, 3)), ValueError, "borders"),
     (lambda: border_sweep([-1], train_patches=torch.ones(1, 3, 3),
                           test_patches=torch.ones(1, 3, 3)), ValueError, "borders"),
+    (lambda: border_sweep([0], ("zeros",), train_patches=torch.ones(1, 3, 3),
+                          test_patches=torch.ones(1, 3, 3)), ValueError, "paddings"),
+    (lambda: border_sweep([0], seeds=(), train_patches=torch.ones(1, 3, 3),
+                          test_patches=torch.ones(1, 3, 3)), ValueError, "seeds"),
+    (lambda: border_sweep([0], steps=0, train_patches=torch.ones(1, 3, 3),
+                          test_patches=torch.ones(1, 3, 3)), ValueError, "steps"),
     (lambda: multiply_adds(RookNetConfig(), 0), ValueError, "size"),
     (lambda: progress(range(3), desc=3), TypeError, "desc"),
 ])
@@ -95,15 +111,50 @@ def test_the_explorer_draws_one_frame_per_epoch():
     assert len(frames) == 2 and frames.frames[0] != frames.frames[1]
 
 
+def _sweep(config):
+    values = {"same": torch.tensor([[0.9, 1.0], [0.7, 0.6], [0.5, 0.5]], dtype=torch.float64),
+              "full": torch.full((3, 2), 0.5, dtype=torch.float64)}
+    return BorderSweep((0, 1, 3), ("same", "full"), config, (0, 1),
+                       {t: values for t in ("from scratch", "frozen random")})
+
+
 def test_the_sweep_figure_has_a_panel_per_training_and_marks_the_reach():
-    sweep = BorderSweep((0, 1, 3), ("same", "full"), RookNetConfig((2,), 3),
-                        {t: {"same": [0.9, 0.7, 0.5], "full": [0.5] * 3}
-                         for t in ("from scratch", "frozen random")})
-    fig = border_sweep_figure(sweep, title="t")
+    fig = border_sweep_figure(_sweep(RookNetConfig((2,), 3)), title="t")
     axes = fig.axes
     assert len(axes) == 2
     assert any(line.get_xdata()[0] == 1 for line in axes[0].lines)  # r = 1 marked
+    assert not any(line.get_xdata()[0] == 2 for line in axes[0].lines)
     plt.close(fig)
+
+
+def test_the_sweep_figure_marks_twice_the_reach_for_a_network_with_biases():
+    fig = border_sweep_figure(_sweep(RookNetConfig((2,), 3, bias=True)))
+    assert any(line.get_xdata()[0] == 2 for line in fig.axes[0].lines)  # 2r = 2 marked
+    plt.close(fig)
+
+
+def test_the_sweep_summarises_every_border_over_the_seeds():
+    sweep = _sweep(RookNetConfig((2,), 3))
+    assert torch.allclose(sweep.mean("from scratch", "same"),
+                          torch.tensor([0.95, 0.65, 0.5], dtype=torch.float64))
+    assert sweep.spread("frozen random", "full").abs().max() == 0
+
+
+def test_the_outcomes_figure_shows_one_filter_per_failed_run():
+    runs = train_rook_runs("same", (0, 6, 9), epochs=20)
+    fig = outcomes_figure({"fixed": runs})
+    failed = int((~runs.perfect()).sum())
+    assert failed >= 1 and len(fig.axes) == 1 + failed
+    with pytest.raises(ValueError, match="runs"):
+        outcomes_figure({})
+
+
+def test_the_paper_figure_has_a_panel_per_network_and_a_line_per_setting():
+    fig = paper_quadrant_figure(PAPER_QUADRANT, PAPER_BORDERS)
+    assert [ax.get_title() for ax in fig.axes] == ["BagNet-33", "ResNet-18", "DenseNet-121"]
+    assert all(len([ln for ln in ax.lines if len(ln.get_xdata()) == 7]) == 3 for ax in fig.axes)
+    with pytest.raises(ValueError, match="results"):
+        paper_quadrant_figure({}, PAPER_BORDERS)
 
 
 def test_paper_table_labels_the_borders():
@@ -118,11 +169,22 @@ def test_the_rook_network_pools_every_channel():
     assert (net.features(x) >= 0).all()
 
 
-def test_single_thread_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with single_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+def test_a_network_with_biases_has_the_weights_of_the_one_without():
+    plain, biased = RookNet(RookNetConfig((3, 2), 3), seed=4), RookNet(
+        RookNetConfig((3, 2), 3, bias=True), seed=4)
+    for a, b in zip(plain.weights, biased.weights, strict=True):
+        assert torch.equal(a, b)
+    assert sum(p.numel() for p in biased.parameters()) == \
+        sum(p.numel() for p in plain.parameters()) + 5
+    x = torch.zeros(1, 1, 8, 8)
+    assert (plain.features(x) == 0).all()                      # black stays black
+    with torch.no_grad():
+        for weight, bias in zip(biased.weights, biased.biases, strict=True):
+            weight.fill_(1 / 9)
+            bias.fill_(1.0)
+    maps = biased.features(x)[0, 0]                            # but not with biases:
+    assert torch.allclose(maps[2:6, 2:6], maps[4, 4])          # a constant inside,
+    assert maps[0, 0] < maps[4, 4]                             # and the border shows
 
 
 def test_the_linear_readout_separates_separable_features_and_ties_equal_ones():

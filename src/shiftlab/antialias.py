@@ -14,6 +14,12 @@ The blur removes most of the content that varies faster than the stride-``s`` gr
 so the ``s²`` polyphase components of ``B * x`` look alike and a shift off the subgroup
 ``sZ x sZ`` changes the output little. Little, not nothing: ``D_s`` still keeps another
 component after an odd shift.
+
+*Aliasing* is measured as what it is (``aliased_energy``): the fraction of the energy of a map
+at frequencies a stride-2 grid cannot carry, ``|ω_y| > π/2`` or ``|ω_x| > π/2``; the stride
+folds it back onto the frequencies it keeps. An ideal low-pass filter (``ideal_lowpass``)
+leaves none; a binomial filter leaves less the more taps it has (``binomial_aliasing``, for
+white noise).
 """
 
 from __future__ import annotations
@@ -58,10 +64,9 @@ def binomial_kernel(size: int, dtype: torch.dtype = torch.float32) -> torch.Tens
 
 
 def _blur(x: torch.Tensor, size: int, padding: str, s: int) -> torch.Tensor:
-    """``(B * x)[..., s·i, s·j]``: only the outputs that the stride keeps are computed."""
+    """``(B * x)[..., s·i, s·j]``: the blur, then every ``s``-th sample."""
     x = _validate.image_tensor(x)
     _validate.one_of(padding, "padding", BLUR_PADDINGS)
-    kernel = binomial_kernel(size, x.dtype)
     height, width = x.shape[-2:]
     if padding != "same" and size > min(height, width):
         raise ValueError(
@@ -69,10 +74,15 @@ def _blur(x: torch.Tensor, size: int, padding: str, s: int) -> torch.Tensor:
             f"got {size}"
         )
     batch = x if x.dim() == 4 else x[None, None]
-    channels = batch.shape[1]
-    # one copy of B per channel, each channel blurred on its own (groups = channels)
-    weight = kernel.expand(channels, 1, size, size)
-    out = F.conv2d(pad(batch, (size, size), padding), weight, stride=s, groups=channels)
+    # B * x is k - 1 averages of neighbouring 2 x 2 pixels (the definition of the binomial
+    # filter, b_k = [1, 1]/2 * b_(k-1), on both axes at once): a 2 x 2 average pool with stride
+    # 1, repeated. With s = 2 the last average takes stride 2 and computes only what D_2 keeps.
+    out = pad(batch, (size, size), padding)
+    for step in range(size - 1):
+        last = step == size - 2 and s == 2
+        out = F.avg_pool2d(out, 2, stride=2 if last else 1)
+    if size == 1 or s != 2:
+        out = out[..., ::s, ::s]
     return out if x.dim() == 4 else out[0, 0]
 
 
@@ -114,3 +124,62 @@ def frequency_response(taps: torch.Tensor, n: int = 256) -> tuple[torch.Tensor, 
         raise ValueError(f"n must be at least the number of taps ({len(taps)}), got {n}")
     gain = torch.fft.rfft(taps.double(), n=n).abs()
     return torch.linspace(0, torch.pi, len(gain), dtype=torch.float64), gain
+
+
+def _frequencies(n: int) -> torch.Tensor:
+    """The DFT frequencies ``ω_j = 2π j / n`` of ``n`` samples, in ``torch.fft`` order."""
+    return 2 * torch.pi * torch.fft.fftfreq(n, dtype=torch.float64)
+
+
+def _carried(height: int, width: int) -> torch.Tensor:
+    """``(H, W)`` bool: the frequencies a stride-2 grid carries, ``|ω_y|, |ω_x| <= π/2``."""
+    limit = torch.pi / 2 + 1e-9
+    return ((_frequencies(height).abs() <= limit)[:, None]
+            & (_frequencies(width).abs() <= limit)[None, :])
+
+
+def aliased_energy(x: torch.Tensor) -> float:
+    """The fraction of the energy of ``x`` at frequencies a stride-2 grid cannot carry.
+
+    ``Σ_{ω aliased} |X(ω)|² / Σ_ω |X(ω)|²`` with ``X`` the 2-D DFT of each ``(H, W)`` map and
+    ``ω`` aliased when ``|ω_y| > π/2`` or ``|ω_x| > π/2`` (the outside of a square), summed over
+    all maps of ``x``: ``(H, W)`` or ``(N, C, H, W)``. Keeping every second sample folds that
+    energy onto the frequencies it keeps: 0 means nothing aliases.
+    """
+    x = _validate.image_tensor(x)
+    power = torch.fft.fft2(x.double()).abs().square()
+    total = power.sum()
+    if total == 0:
+        raise ValueError("x must not be all zeros: its energy is the denominator")
+    aliased = power[..., ~_carried(*x.shape[-2:])].sum()
+    return (aliased / total).item()
+
+
+def binomial_aliasing(size: int, n: int) -> float:
+    """The aliased energy fraction of white noise blurred by ``B`` of ``size`` on an ``n x n``
+    torus, in expectation: ``1 - (Σ_{|ω|<=π/2} g(ω) / Σ_ω g(ω))²`` with the power gain
+    ``g(ω) = cos(ω/2)^(2(size - 1))`` over the ``n`` DFT frequencies of one axis.
+
+    White noise has the same power at every frequency; the blur multiplies it by ``g(ω_y)
+    g(ω_x)``, and the carried frequencies are a square, so the carried fraction is the 1-D
+    fraction squared. ``size = 1`` (no blur) gives ``1 - (1/2 + 1/n)²``: three quarters, less
+    the frequencies at exactly ``±π/2``, which the coarse grid still carries.
+    """
+    size = _validate.positive_int(size, "size")
+    n = _validate.positive_int(n, "n")
+    if n % 4:
+        raise ValueError(f"n must be a multiple of 4 (a stride-2 grid of even side), got {n}")
+    omega = _frequencies(n)
+    gain = torch.cos(omega / 2).square().pow(size - 1)
+    carried = gain[omega.abs() <= torch.pi / 2 + 1e-9].sum() / gain.sum()
+    return 1.0 - carried.item() ** 2
+
+
+def ideal_lowpass(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with every frequency a stride-2 grid cannot carry removed (``|ω_y| > π/2`` or
+    ``|ω_x| > π/2``), through the 2-D DFT of each map: the ideal anti-aliasing filter, whose
+    ``aliased_energy`` is 0 up to rounding. ``(H, W)`` or ``(N, C, H, W)``, same dtype; it
+    has infinitely many taps, on the torus."""
+    x = _validate.image_tensor(x)
+    spectrum = torch.fft.fft2(x.double()) * _carried(*x.shape[-2:])
+    return torch.fft.ifft2(spectrum).real.to(x.dtype)

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from shiftlab import _validate
@@ -104,57 +103,6 @@ class DownsamplingNet(ConvStack):
             if not strided:
                 x = self.downsample(x)
         return x
-
-
-def fit(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    steps: int,
-    lr: float = 0.05,
-    betas: tuple[float, float] = (0.9, 0.999),
-) -> list[float]:
-    """Full-batch Adam on the cross-entropy; returns the loss of every step.
-
-        m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,   θ ← θ − η m̂ / (√v̂ + 1e-8)
-
-    with ``g = ∇L(θ)`` on the whole data set and ``m̂, v̂`` corrected for their start at 0.
-    images: ``(N, C, H, W)``; labels: ``(N,)`` class indices (``torch.long``). One batch, so
-    nothing is random: the same model and data give the same weights. Written out rather than
-    ``torch.optim.Adam``, whose first step imports PyTorch's compiler stack, which takes longer
-    than training these networks; Adam rather than plain gradient descent because one step
-    size then suits every variant.
-    """
-    images = _validate.image_tensor(images, "images", ranks=(4,))
-    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
-        raise TypeError(f"labels must be a tensor of dtype torch.long, got {labels!r:.60}")
-    if labels.shape != (len(images),):
-        raise ValueError(
-            f"labels must have shape ({len(images)},), one per image, got {tuple(labels.shape)}"
-        )
-    steps = _validate.positive_int(steps, "steps")
-    lr = _validate.non_negative_float(lr, "lr")
-    beta1, beta2 = (_validate.non_negative_float(b, "betas") for b in betas)
-    if not (beta1 < 1 and beta2 < 1):
-        raise ValueError(f"betas must lie in [0, 1), got {betas}")
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    first = [torch.zeros_like(p) for p in parameters]
-    second = [torch.zeros_like(p) for p in parameters]
-    history = []
-    model.train()
-    for step in range(1, steps + 1):
-        loss = F.cross_entropy(model(images), labels)
-        gradients = torch.autograd.grad(loss, parameters)
-        with torch.no_grad():
-            for p, m, v, g in zip(parameters, first, second, gradients, strict=True):
-                m.mul_(beta1).add_(g, alpha=1 - beta1)
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
-                p.sub_(lr * m_hat / (v_hat.sqrt() + 1e-8))
-        history.append(loss.item())
-    model.eval()
-    return history
 
 
 @torch.no_grad()

@@ -134,3 +134,40 @@ def initial_layers(
         head.weight.copy_((torch.rand(head.weight.shape, generator=generator) * 2 - 1) * bound)
         head.bias.zero_()
     return weights, biases, head
+
+
+class SqueezeExcitation(nn.Module):
+    """A squeeze-and-excitation block (Hu et al. 2018): a global pool in the middle of a network.
+
+        s = σ(W₂ ReLU(W₁ avg(x) + b₁) + b₂),     y[n, c] = s[n, c] · x[n, c]
+
+    x: ``(N, C, H, W)`` -> the same shape. The squeeze ``avg(x)`` is invariant to every circular
+    shift, so the channel weights ``s`` do not move and ``y(T_t x) = T_t y(x)``: the block keeps
+    the map, and its equivariance. Weights are drawn from a seeded generator.
+    """
+
+    def __init__(self, channels: int, reduction: int = 2, *, seed: int = 0) -> None:
+        super().__init__()
+        channels = _validate.positive_int(channels, "channels")
+        hidden = max(1, channels // _validate.positive_int(reduction, "reduction"))
+        generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+        self.squeeze = nn.Linear(channels, hidden)
+        self.excite = nn.Linear(hidden, channels)
+        with torch.no_grad():
+            for layer in (self.squeeze, self.excite):
+                bound = 1.0 / math.sqrt(layer.in_features)
+                layer.weight.copy_((torch.rand(layer.weight.shape, generator=generator) * 2 - 1)
+                                   * bound)
+                layer.bias.copy_((torch.rand(layer.bias.shape, generator=generator) * 2 - 1)
+                                 * bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Every channel of ``x`` scaled by its weight in ``(0, 1)``: ``(N, C, H, W)``."""
+        x = _validate.image_tensor(x, ranks=(4,))
+        if x.shape[1] != self.squeeze.in_features:
+            raise ValueError(
+                f"x must have {self.squeeze.in_features} channels (axis 1), got shape "
+                f"{tuple(x.shape)}"
+            )
+        weights = torch.sigmoid(self.excite(torch.relu(self.squeeze(global_avg_pool(x)))))
+        return x * weights.to(x.dtype)[:, :, None, None]

@@ -12,7 +12,10 @@ pixels the old and new window share ``(s - r_y)(s - r_x)`` pixels out of ``2s² 
 
     P(a value survives) = shared / (2s² - shared)        (1/3 for t = (0, 1), 1/7 for (1, 1))
 
-because the largest of the union is equally likely to be any of its pixels.
+because the largest of the union is equally likely to be any of its pixels. That needs all
+three conditions: iid continuous pixels (photographs and ReLU maps have neighbours alike and
+ties), a circular shift (a zero-fill translation brings in zeros at the border), and at least
+two windows per axis (a single window is mapped onto itself).
 
 A classifier ``h ∘ global pool ∘ Φ`` inherits the shifts that its backbone ``Φ`` is equivariant
 to as invariances; ``changes_by_shift`` measures, shift by shift, what it does under the others.
@@ -29,7 +32,8 @@ import torch
 from shiftlab import _validate
 from shiftlab.layers import max_pool
 from shiftlab.metrics import exact_tolerance, relative_error
-from shiftlab.transforms import shift
+from shiftlab.training import single_thread
+from shiftlab.transforms import shift, translate
 
 
 def pooled_shift(t: tuple[int, int], size: int = 2) -> tuple[int, int]:
@@ -39,11 +43,15 @@ def pooled_shift(t: tuple[int, int], size: int = 2) -> tuple[int, int]:
     return dy // size, dx // size
 
 
-def surviving(x: torch.Tensor, t: tuple[int, int], size: int = 2) -> torch.Tensor:
-    """Which pooled values survive the circular shift ``t``: ``max_pool(T_t x) == T_q max_pool(x)``.
+def surviving(
+    x: torch.Tensor, t: tuple[int, int], size: int = 2, *, zero_fill: bool = False
+) -> torch.Tensor:
+    """Which pooled values survive the shift ``t``: ``max_pool(T_t x) == T_q max_pool(x)``.
 
     x: ``(H, W)`` or ``(N, C, H, W)`` with ``H`` and ``W`` multiples of ``size`` (so the windows
-    tile the torus). Returns a bool tensor of the pooled shape ``(..., H / s, W / s)``.
+    tile the torus). ``zero_fill=True`` uses the zero-fill translation ``Z_t`` (and ``Z_q``)
+    instead of the circular shift. Returns a bool tensor of the pooled shape
+    ``(..., H / s, W / s)``. Max pooling only moves values, so the comparison is exact.
     """
     x = _validate.image_tensor(x)
     q = pooled_shift(t, size)
@@ -53,23 +61,44 @@ def surviving(x: torch.Tensor, t: tuple[int, int], size: int = 2) -> torch.Tenso
             f"x must have a height and width that are multiples of size = {size}, so that the "
             f"windows tile the image, got shape {tuple(x.shape)}"
         )
-    return max_pool(shift(x, t), size) == shift(max_pool(x, size), q)
+    if not isinstance(zero_fill, bool):
+        raise TypeError(f"zero_fill must be a bool, got {zero_fill!r}")
+    move = translate if zero_fill else shift
+    return max_pool(move(x, t), size) == move(max_pool(x, size), q)
 
 
-def surviving_fraction(x: torch.Tensor, t: tuple[int, int], size: int = 2) -> float:
+def surviving_fraction(
+    x: torch.Tensor, t: tuple[int, int], size: int = 2, *, zero_fill: bool = False
+) -> float:
     """The fraction of the pooled values of ``x`` (all samples together) that survive ``t``."""
-    return surviving(x, t, size).double().mean().item()
+    return surviving(x, t, size, zero_fill=zero_fill).double().mean().item()
 
 
-def survival_probability(t: tuple[int, int], size: int = 2) -> Fraction:
-    """``shared / (2s² - shared)`` with ``shared = (s - r_y)(s - r_x)``, ``r = t mod s``.
+def survival_probability(
+    t: tuple[int, int], size: int = 2, sides: tuple[int, int] | None = None
+) -> Fraction:
+    """``shared / (2s² - shared)``: the probability that one pooled value of an image of iid
+    continuous pixels survives the circular shift ``t``.
 
-    The probability that one pooled value of an image of iid continuous pixels survives the
-    shift ``t``; it is 1 when ``t`` is a multiple of the stride.
+    Per axis, with ``r = d mod s``, the old and the new window share ``s - r`` rows (columns),
+    or all ``s`` when that side of the image is a single window (``side = s``: the shift only
+    permutes the window's own pixels); ``shared`` is the product. ``sides = (H, W)`` are the
+    image's sides, multiples of ``s``; ``None`` means at least two windows per axis. It is 1
+    when ``t`` is a multiple of the stride.
     """
     dy, dx = _validate.offset(t)
     size = _validate.positive_int(size, "size")
-    shared = (size - dy % size) * (size - dx % size)
+    if sides is not None:
+        sides = _validate.offset(sides, "sides")
+        if min(sides) < 1 or sides[0] % size or sides[1] % size:
+            raise ValueError(
+                f"sides must be positive multiples of size = {size} (the windows tile the "
+                f"image), got {sides}"
+            )
+    windows = (2, 2) if sides is None else (sides[0] // size, sides[1] // size)
+    overlap = [size if n == 1 else size - d % size for d, n in zip((dy, dx), windows,
+                                                                    strict=True)]
+    shared = overlap[0] * overlap[1]
     return Fraction(shared, 2 * size * size - shared)
 
 
@@ -101,28 +130,34 @@ def changes_by_shift(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """What each circular shift ``(dy, dx)``, ``0 <= dy, dx < size``, does to a classifier.
 
-    model: maps ``(N, C, H, W)`` to class scores ``(N, K)``; images: ``(N, C, H, W)``.
-    Returns two ``(size, size)`` float64 tensors: the fraction of images whose predicted class
-    (arg max) changes, and the fraction whose scores change at all, by a relative error above
-    ``exact_tolerance`` of their dtype. The unshifted scores are computed once.
+    model: maps ``(N, C, H, W)`` to class scores ``(N, K)``, or to ``(R, N, K)`` for ``R``
+    networks at once (``shiftlab.training.Runs.logits``); images: ``(N, C, H, W)``.
+    Returns two float64 tensors, ``(size, size)`` or ``(R, size, size)``: the fraction of images
+    whose predicted class (arg max) changes, and the fraction whose scores change at all, by a
+    relative error above ``exact_tolerance`` of their dtype. The unshifted scores are computed
+    once.
     """
     _validate.function(model, "model")
     images = _validate.image_tensor(images, "images", ranks=(4,))
     size = _validate.positive_int(size, "size")
-    before = model(images)
-    if not isinstance(before, torch.Tensor) or before.shape[:1] != images.shape[:1] \
-            or before.dim() != 2:
-        raise ValueError(
-            f"model must return class scores of shape (N, K) = ({len(images)}, K), got "
-            f"{getattr(before, 'shape', type(before).__name__)}"
-        )
-    predictions = torch.zeros(size, size, dtype=torch.float64)
-    scores = torch.zeros(size, size, dtype=torch.float64)
-    tol = exact_tolerance(before.dtype)
-    for dy in range(size):
-        for dx in range(size):
-            after = model(shift(images, (dy, dx)))
-            predictions[dy, dx] = (after.argmax(1) != before.argmax(1)).double().mean()
-            errors = relative_error(after, before, batched=True)
-            scores[dy, dx] = (errors > tol).double().mean()
+    with single_thread():
+        before = model(images)
+        if (not isinstance(before, torch.Tensor) or before.dim() not in (2, 3)
+                or before.shape[-2] != len(images)):
+            raise ValueError(
+                f"model must return class scores of shape (N, K) or (R, N, K) with "
+                f"N = {len(images)}, got {getattr(before, 'shape', type(before).__name__)}"
+            )
+        runs = before.shape[:-2]
+        predictions = torch.zeros(*runs, size, size, dtype=torch.float64)
+        scores = torch.zeros(*runs, size, size, dtype=torch.float64)
+        tol = exact_tolerance(before.dtype)
+        for dy in range(size):
+            for dx in range(size):
+                after = model(shift(images, (dy, dx)))
+                changed = (after.argmax(-1) != before.argmax(-1)).double().mean(-1)
+                errors = relative_error(after.flatten(0, -2), before.flatten(0, -2),
+                                        batched=True).view(*runs, -1)
+                predictions[..., dy, dx] = changed
+                scores[..., dy, dx] = (errors > tol).double().mean(-1)
     return predictions, scores

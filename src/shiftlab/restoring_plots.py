@@ -123,33 +123,75 @@ def downsampling_explorer(
 
 
 def consistency_bars(
-    rows: Mapping[str, Mapping[str, float]], columns: Sequence[str], *, title: str = "",
+    rows: Mapping[str, Mapping[str, torch.Tensor]], columns: Sequence[str], *, title: str = "",
 ) -> Figure:
     """Grouped horizontal bars, one group per row (network variant), one bar per column, in
-    percent, each annotated with its value; a line marks 100 %."""
+    percent: the bar is the mean over the seeds, annotated with its value, a line spans the
+    lowest to the highest seed and every seed is a dot; a line marks 100 %.
+
+    rows: ``{variant: {column: values}}`` with ``values`` one number per seed (a tensor)."""
     if not rows or not columns:
         raise ValueError("rows and columns must not be empty")
     names = list(rows)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) * len(columns) / 2 + 1.4))
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(names) * len(columns) / 2 + 1.5))
     height = 0.8 / len(columns)
     hatches = ("", "//", "..", "xx")
     for c, column in enumerate(columns):
-        values = [100 * rows[name][column] for name in names]
+        values = [100 * torch.as_tensor(rows[name][column], dtype=torch.float64).flatten()
+                  for name in names]
+        means = [float(v.mean()) for v in values]
         y = np.arange(len(names)) + (c - (len(columns) - 1) / 2) * height
-        bars = ax.barh(y, values, height, label=column, hatch=hatches[c % len(hatches)],
+        bars = ax.barh(y, means, height, label=column, hatch=hatches[c % len(hatches)],
                        color=plt.cm.viridis(0.25 + 0.5 * c / max(1, len(columns) - 1)),
                        edgecolor="white")
-        for bar, value in zip(bars, values, strict=True):
-            ax.annotate(f"{value:.1f}", (bar.get_width(), bar.get_y() + height / 2),
-                        xytext=(3, 0), textcoords="offset points", va="center", fontsize=8,
+        for k, (bar, v) in enumerate(zip(bars, values, strict=True)):
+            centre = bar.get_y() + height / 2
+            ax.plot([float(v.min()), float(v.max())], [centre, centre], color="black",
+                    linewidth=1, zorder=3)
+            ax.plot(v.numpy(), np.full(len(v), centre), "o", color="black", markersize=2.5,
+                    zorder=4)
+            ax.annotate(f"{means[k]:.1f}", (float(v.max()), centre), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=8,
                         bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
-                        zorder=3)
+                        zorder=5)
     ax.axvline(100, color="black", linewidth=1, linestyle="--", zorder=2)
     ax.set_yticks(np.arange(len(names)), names, fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlim(0, 115)
-    ax.set_xlabel("% of (image, pair of shifts) with the same top-1 class")
+    ax.set_xlim(0, 117)
+    ax.set_xlabel("% of (image, pair of shifts) with the same top-1 class "
+                  "(bar: mean; dots: seeds)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def aliasing_figure(
+    sizes: Sequence[int], measured: Mapping[str, Sequence[float]], *,
+    predicted: Sequence[float] | None = None, title: str = "",
+) -> Figure:
+    """The aliased energy fraction against the filter size ``k``, on a log axis: the values
+    ``predicted`` for noise as a line, each entry of ``measured`` (``{label: values at sizes}``)
+    as markers; the ideal low-pass, at 0, is noted."""
+    if not measured or not sizes:
+        raise ValueError("sizes and measured must not be empty")
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    if predicted is not None:
+        ax.plot(list(sizes), list(predicted), "-", color="0.6", linewidth=3,
+                label="noise, proposition", zorder=1)
+    for k, (label, values) in enumerate(measured.items()):
+        ax.plot(list(sizes), list(values), _STYLES[(k + 1) % len(_STYLES)],
+                marker=_MARKERS[k % len(_MARKERS)], markersize=6, linewidth=1,
+                color=plt.cm.viridis(0.8 * k / max(1, len(measured) - 1)), label=label,
+                zorder=2)
+    ax.set_yscale("log")
+    ax.set_xticks(list(sizes), [f"b_{k}" for k in sizes])
+    ax.set_xlabel("binomial filter before the stride (b_1: no blur)")
+    ax.set_ylabel("aliased energy fraction")
+    ax.annotate("ideal low-pass: 0 (below the axis)", (0.02, 0.04), xycoords="axes fraction",
+                ha="left", fontsize=8)
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
     plt.close(fig)

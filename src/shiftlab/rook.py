@@ -2,9 +2,10 @@
 where an object is?
 
 Two 32 x 32 images hold the same 16 x 13 rook patch ``R``, at the top left (label 0) or at the
-bottom right (label 1) of a black canvas; the second is the first translated by ``t = (16, 19)``:
+bottom right (label 1) of a black canvas; the second is the zero-fill translation (``Z_t`` of
+chapter 1) of the first by ``t = (16, 19)``:
 
-    x_0 = R at (0, 0),    x_1 = T_t x_0,    t = (32 - 16, 32 - 13)
+    x_0 = R at (0, 0),    x_1 = Z_t x_0,    t = (32 - 16, 32 - 13)
 
 The network has one 5 x 5 filter ``w`` and no bias:
 
@@ -13,16 +14,16 @@ The network has one 5 x 5 filter ``w`` and no bias:
 With circular padding or full convolution (``k - 1`` zeros) the feature maps of ``x_0`` and
 ``x_1`` hold the same multiset of values, so ``f(x_0) = f(x_1)`` for every ``w``: the network
 cannot beat 50%. With same padding (2 zeros) the border cuts off different responses in the two
-images, and one filter suffices to separate them. ``RookNet`` with more layers (``channels``) is
-the bias-free CNN of the quadrant experiment (``shiftlab.quadrant``).
+images, and one filter suffices to separate them; training finds such a filter in most runs,
+and in the others the filter dies (its ReLU stops firing on both images). ``RookNet`` with more
+layers (``channels``) is the CNN of the quadrant experiment (``shiftlab.quadrant``), bias-free
+unless configured with ``bias=True``.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +34,8 @@ from matplotlib.ft2font import FT2Font
 from torch import nn
 
 from shiftlab import _validate
-from shiftlab.layers import PADDINGS, conv2d, pad
+from shiftlab.layers import PADDINGS, conv2d
+from shiftlab.training import single_thread, train_runs
 
 ROOK = "\u265c"
 """♜, BLACK CHESS ROOK: drawn from the DejaVu Sans font that ships with matplotlib."""
@@ -126,9 +128,9 @@ def pooled_features(weight: torch.Tensor, images: torch.Tensor, padding: str) ->
 
 @dataclass(frozen=True)
 class RookNetConfig:
-    """A bias-free CNN: ``[conv k x k (padding) → ReLU] × L → global max pool → linear``.
+    """A CNN ``[conv k x k (padding) (+ bias) → ReLU] × L → global max pool → linear``.
 
-    The default is the paper's network: one 5 x 5 filter with same padding.
+    The default is the paper's network: one 5 x 5 filter with same padding and no bias.
     """
 
     channels: tuple[int, ...] = (1,)
@@ -136,6 +138,7 @@ class RookNetConfig:
     padding: str = "same"
     classes: int = 2
     in_channels: int = 1
+    bias: bool = False  # a bias in every conv layer: black is then not 0 inside the network
 
     def __post_init__(self) -> None:
         if (not isinstance(self.channels, tuple) or not self.channels
@@ -146,6 +149,8 @@ class RookNetConfig:
         _validate.one_of(self.padding, "padding", PADDINGS)
         _validate.positive_int(self.classes, "classes")
         _validate.positive_int(self.in_channels, "in_channels")
+        if not isinstance(self.bias, bool):
+            raise TypeError(f"bias must be a bool, got {self.bias!r}")
 
     @property
     def receptive_radius(self) -> int:
@@ -156,8 +161,8 @@ class RookNetConfig:
 class RookNet(nn.Module):
     """``forward(x) = A · max_{i,j} features(x)[:, :, i, j] + c`` for ``x: (N, C, H, W)``.
 
-    Weights are drawn as PyTorch draws them by default (uniform, ``±1/√fan_in``), from a
-    seeded generator: the same config and seed give the same network.
+    Weights (and biases) are drawn as PyTorch draws them by default (uniform, ``±1/√fan_in``),
+    from a seeded generator: the same config and seed give the same network.
     """
 
     def __init__(self, config: RookNetConfig | None = None, *, seed: int = 0) -> None:
@@ -174,12 +179,20 @@ class RookNet(nn.Module):
         with torch.no_grad():
             self.head.weight.copy_(_uniform(self.head.weight.shape, widths[-1], generator))
             self.head.bias.copy_(_uniform(self.head.bias.shape, widths[-1], generator))
+        # drawn last, so that a network with biases has the weights of the one without
+        self.biases = nn.ParameterList(
+            nn.Parameter(_uniform((c_out,), c_in * k * k, generator))
+            for c_in, c_out in itertools.pairwise(widths)
+        ) if self.config.bias else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map before the pool: ``(N, channels[-1], H', W')``, all ``>= 0``."""
         x = _validate.image_tensor(x, ranks=(4,))
-        for weight in self.weights:
-            x = torch.relu(conv2d(x, weight, padding=self.config.padding))
+        for layer, weight in enumerate(self.weights):
+            x = conv2d(x, weight, padding=self.config.padding)
+            if self.biases is not None:
+                x = x + self.biases[layer][:, None, None]
+            x = torch.relu(x)
         return x
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
@@ -189,23 +202,6 @@ class RookNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores (logits): ``(N, classes)``."""
         return self.head(self.pooled(x))
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run the enclosed PyTorch code on one thread, then restore the thread count.
-
-    The experiments of this chapter are thousands of operations on tensors of a few thousand
-    numbers. Splitting each over several threads costs more than it saves, and on a machine whose
-    cores are busy it makes them ten times slower; one thread also makes the rounding independent
-    of the machine's core count.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _uniform(shape: tuple[int, ...] | torch.Size, fan_in: int,
@@ -219,9 +215,19 @@ def _float_dtype(dtype: object) -> None:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
 
 
+ORDERS = ("fixed", "shuffled")
+"""How the two images are fed to the network, one per step. ``"fixed"``: the top-left image then
+the bottom-right one in every epoch, as the authors' notebook does (its data loader has
+``shuffle=False``); ``"shuffled"``: a new random order in every epoch."""
+
+SEEDS = tuple(range(50))
+"""The seeds of the chapter's runs: fifty per padding and order."""
+
+
 @dataclass
 class RookRuns:
-    """The training history of several one-filter ``RookNet``s, one per seed.
+    """The training history of one-filter ``RookNet``s, one run per seed, all with one padding
+    and one order of the images.
 
     ``filters[e, r]`` is the 5 x 5 filter of run ``r`` after epoch ``e`` (``e = 0``: at
     initialisation), ``heads[e, r]`` its ``(A, c)`` as a ``(2, 2)`` tensor ``[A | c]``,
@@ -230,6 +236,7 @@ class RookRuns:
     """
 
     padding: str
+    order: str
     seeds: tuple[int, ...]
     filters: torch.Tensor = field(repr=False)
     heads: torch.Tensor = field(repr=False)
@@ -245,118 +252,86 @@ class RookRuns:
             net.head.bias.copy_(self.heads[epoch, run][:, 1])
         return net
 
+    def perfect(self) -> torch.Tensor:
+        """Which runs end with both images classified right: ``(R,)`` bool."""
+        return self.accuracy[-1] == 1
+
+    def dead(self) -> torch.Tensor:
+        """Which runs end with a *dead filter*, one whose ReLU fires on neither image (both
+        pooled features 0): ``(R,)`` bool. Its gradient is 0, so it never recovers."""
+        return (self.pooled[-1] == 0).all(dim=-1)
+
+    def died(self) -> torch.Tensor:
+        """The first epoch from which the filter of each run stays dead: ``(R,)``, ``-1`` for
+        the runs whose filter fires at the end."""
+        alive = (self.pooled > 0).any(dim=-1)  # (E + 1, R)
+        last_alive = torch.where(alive, torch.arange(len(alive))[:, None], -1).amax(dim=0)
+        return torch.where(self.dead(), last_alive + 1, -1)
+
 
 def train_rook_runs(
     padding: str,
-    seeds: tuple[int, ...] | list[int] = (0, 1, 2, 3, 4),
+    seeds: tuple[int, ...] | list[int] | range = SEEDS,
     *,
+    order: str = "fixed",
     epochs: int = 100,
     lr: float = 0.1,
     momentum: float = 0.9,
     border: int = 0,
 ) -> RookRuns:
-    """Train one ``RookNet`` per seed on the two rook images; return the history.
+    """Train one ``RookNet`` per seed on the two rook images, all at once; return the history.
 
-    The paper's recipe: SGD with momentum, batch size 1 (one image per step, in a random order
-    every epoch), cross-entropy. Run ``r`` starts from ``RookNet(seed=seeds[r])`` and visits the
-    images in the order of ``shiftlab.training.train(..., batch_size=1, seed=seeds[r])``, so it
-    is that call; ``train_rook_experiment`` computes all runs at once.
+    The paper's recipe: SGD with momentum, batch size 1 (one image per step), cross-entropy,
+    ``order`` one of ``ORDERS``. Run ``r`` is ``shiftlab.training.train(RookNet(seed=s), ...,
+    batch_size=1, seed=s, shuffle=(order == "shuffled"))`` with ``s = seeds[r]``; all runs are
+    computed together by ``shiftlab.training.train_runs``.
     """
-    return train_rook_experiment((padding,), seeds, epochs=epochs, lr=lr, momentum=momentum,
-                                 border=border)[padding]
+    _validate.one_of(padding, "padding", PADDINGS)
+    _validate.one_of(order, "order", ORDERS)
+    images, labels = rook_images(border=border)
+    config = RookNetConfig(padding=padding)
+    runs = train_runs(lambda s: RookNet(config, seed=s), list(seeds), images, labels,
+                      epochs=epochs, lr=lr, batch_size=1, momentum=momentum,
+                      shuffle=order == "shuffled", history=True)
+    snapshots = runs.snapshots or []
+    filters = torch.stack([p["weights.0"][:, 0, 0] for p in snapshots])  # (E + 1, R, 5, 5)
+    heads = torch.stack([torch.cat([p["head.weight"], p["head.bias"][..., None]], dim=-1)
+                         for p in snapshots])  # (E + 1, R, 2, 2)
+    bank = filters.reshape(-1, 1, *filters.shape[-2:])
+    with single_thread():
+        pooled = pooled_features(bank, images, padding).reshape(*filters.shape[:2], -1)
+    logits = heads[..., None, :, 0] * pooled[..., None] + heads[..., None, :, 1]
+    accuracy = (logits.argmax(-1) == labels).double().mean(-1)
+    return RookRuns(padding, order, runs.seeds, filters, heads, pooled, accuracy)
 
 
 def train_rook_experiment(
     paddings: tuple[str, ...] | list[str],
-    seeds: tuple[int, ...] | list[int] = (0, 1, 2, 3, 4),
+    seeds: tuple[int, ...] | list[int] | range = SEEDS,
     *,
+    orders: tuple[str, ...] | list[str] = ORDERS,
     epochs: int = 100,
     lr: float = 0.1,
     momentum: float = 0.9,
-    border: int = 0,
-) -> dict[str, RookRuns]:
-    """``train_rook_runs`` for every padding, all runs in one computation: ``{padding: runs}``.
-
-    Each step multiplies every 5 x 5 window of the image each run sees with that run's filter:
-    one batched matrix product for all paddings and seeds. The momentum update is
-    ``torch.optim.SGD``'s, ``v ← μ v + ∇L``, ``θ ← θ − lr · v``, written out: ``torch.optim``
-    imports its compiler on first use, which takes longer than all these runs.
-    """
+) -> dict[tuple[str, str], RookRuns]:
+    """``train_rook_runs`` for every padding and order: ``{(padding, order): runs}``."""
     if isinstance(paddings, str) or not paddings:
         raise ValueError(f"paddings must be a non-empty list of padding names, got {paddings!r}")
+    if isinstance(orders, str) or not orders:
+        raise ValueError(f"orders must be a non-empty list of {ORDERS}, got {orders!r}")
     for padding in paddings:
         _validate.one_of(padding, "paddings[k]", PADDINGS)
-    seeds = tuple(_validate.integer(s, "seeds[k]") for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must not be empty")
-    epochs = _validate.positive_int(epochs, "epochs")
-    lr = _validate.non_negative_float(lr, "lr")
-    momentum = _validate.non_negative_float(momentum, "momentum")
-    with single_thread():
-        history = _train(tuple(paddings), seeds, epochs, lr, momentum, border)
-    n = len(seeds)
-    return {p: RookRuns(p, seeds, *(v[:, k * n : (k + 1) * n] for v in history))
-            for k, p in enumerate(paddings)}
-
-
-def _windows(images: torch.Tensor, paddings: tuple[str, ...]) -> torch.Tensor:
-    """Every 5 x 5 window of each padded image as a row: ``(P, 2, L, 25)``.
-
-    Paddings give different numbers of windows; the shorter lists repeat their first window,
-    which changes no maximum.
-    """
-    rows = [F.unfold(pad(images, (5, 5), p), 5).transpose(1, 2) for p in paddings]
-    longest = max(r.shape[1] for r in rows)
-    return torch.stack([torch.cat([r, r[:, :1].expand(-1, longest - r.shape[1], -1)], dim=1)
-                        for r in rows])
-
-
-def _train(paddings: tuple[str, ...], seeds: tuple[int, ...], epochs: int, lr: float,
-           momentum: float, border: int) -> list[torch.Tensor]:
-    """Runs ``k · len(seeds) + s`` is padding ``k``, seed ``s``; returns the stacked history."""
-    images, labels = rook_images(border=border)
-    nets = [RookNet(RookNetConfig(padding=p), seed=s) for p in paddings for s in seeds]
-    runs = len(nets)
-    windows = _windows(images, paddings)
-    of_run = torch.arange(len(paddings)).repeat_interleave(len(seeds))  # padding of each run
-    # Run r's filter is row r of a (R, 25) matrix, its head row r of A and c.
-    filters = torch.stack([n.weights[0].detach().reshape(25) for n in nets]).requires_grad_()
-    scale = torch.stack([n.head.weight.detach()[:, 0] for n in nets]).requires_grad_()
-    offset = torch.stack([n.head.bias.detach() for n in nets]).requires_grad_()
-    params = [filters, scale, offset]
-    velocities = [torch.zeros_like(p) for p in params]
-    orders = [torch.Generator().manual_seed(s) for _ in paddings for s in seeds]
-    history: list[list[torch.Tensor]] = [[], [], [], []]
-
-    def record() -> None:
-        with torch.no_grad():
-            responses = windows[of_run] @ filters[:, None, :, None]  # (R, 2, L, 1)
-            pooled = torch.relu(responses[..., 0]).amax(dim=-1)  # (R, 2)
-            logits = scale[:, None, :] * pooled[:, :, None] + offset[:, None, :]  # (R, 2, 2)
-        history[0].append(filters.detach().reshape(runs, 5, 5).clone())
-        history[1].append(torch.stack([scale.detach(), offset.detach()], dim=-1).clone())
-        history[2].append(pooled)
-        history[3].append((logits.argmax(-1) == labels).double().mean(-1))
-
-    record()
-    for _ in range(epochs):
-        order = torch.stack([torch.randperm(2, generator=g) for g in orders])  # (R, 2)
-        for step in range(2):
-            pick = order[:, step]  # the image each run sees in this step
-            responses = windows[of_run, pick] @ filters[:, :, None]  # (R, L, 1)
-            pooled = torch.relu(responses[..., 0]).amax(dim=-1)
-            logits = scale * pooled[:, None] + offset
-            # Summing the runs' losses gives each run exactly its own gradient.
-            loss = F.cross_entropy(logits, labels[pick], reduction="sum")
-            grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():  # torch.optim.SGD's update, written out (see the docstring)
-                for p, v, g in zip(params, velocities, grads, strict=True):
-                    v.mul_(momentum).add_(g)
-                    p.add_(v, alpha=-lr)
-        record()
-    return [torch.stack(v) for v in history]
+    for order in orders:
+        _validate.one_of(order, "orders[k]", ORDERS)
+    return {(p, o): train_rook_runs(p, seeds, order=o, epochs=epochs, lr=lr, momentum=momentum)
+            for p in paddings for o in orders}
 
 
 PAPER_SAME_RUNS = (5, 5)
 """Kayhan & van Gemert (2020): same convolution classifies both rook images correctly in 5 of 5
-runs."""
+runs (the authors' notebook, seeds 0-4, fixed order)."""
+
+NOTEBOOK_RERUN = {"fixed": (17, 20), "shuffled": (15, 20)}
+"""The authors' own notebook and rook images, rerun by us over seeds 0-19 (PyTorch 2.13, CPU):
+runs at 100% in the notebook's fixed order, and with its data loader set to ``shuffle=True``.
+Not computed here: their images are not part of the course (nothing is downloaded)."""

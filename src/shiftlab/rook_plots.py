@@ -1,4 +1,5 @@
-"""The figures of the rook chapter: the learned filter over training, accuracy against the border.
+"""The figures of the rook chapter: the learned filter over training, where every run ends, and
+accuracy against the border, ours and the paper's.
 
 Filters are drawn in gray centred on 0 (light = positive, dark = negative), feature maps in
 viridis (both read in grayscale); functions return the figure closed, or ``(fig, update)`` for
@@ -86,31 +87,128 @@ def rook_training_explorer(
     return fig, update
 
 
+def outcomes_figure(runs: Mapping[str, RookRuns], *, title: str = "") -> Figure:
+    """Where every run ends: the pooled features of the two images (left), and the final filter
+    of every run that failed (right), each titled with its seed and the epoch its filter died.
+
+    runs: ``{label: RookRuns}``, one marker per label (e.g. the two orders of one padding).
+    """
+    if not runs:
+        raise ValueError("runs must name at least one RookRuns")
+    failed = [(label, r, k) for label, r in runs.items()
+              for k in (~r.perfect()).nonzero().flatten().tolist()]
+    columns = max(1, min(5, len(failed)))
+    rows = max(2, -(-len(failed) // columns))
+    fig = plt.figure(figsize=(8.2, max(4.0, 1.35 * rows + 1.0)))
+    grid = fig.add_gridspec(rows, 1 + columns, width_ratios=[3.2] + [1.0] * columns,
+                            wspace=0.45, hspace=0.75)
+    ax = fig.add_subplot(grid[:, 0])
+    markers = ("o", "x", "s", "+")
+    top = max(float(r.pooled[-1].max()) for r in runs.values()) or 1.0
+    for n, (label, r) in enumerate(runs.items()):
+        pooled = r.pooled[-1].numpy()
+        good = r.perfect().numpy()
+        marker = markers[n % len(markers)]
+        hollow = {"facecolors": "none"} if marker in "os" else {}
+        ax.scatter(pooled[good, 0], pooled[good, 1], marker=marker, s=30, color="0.3",
+                   label=f"{label}: 100% ({int(good.sum())} runs)", **hollow)
+        ax.scatter(pooled[~good, 0], pooled[~good, 1], marker=marker, s=70,
+                   color="tab:red", label=f"{label}: 50% ({int((~good).sum())} runs)", **hollow)
+    ax.annotate("failed runs:\nboth features 0", (0, 0), xytext=(0.3 * top, 0.3 * top),
+                fontsize=8, color="tab:red", arrowprops={"arrowstyle": "->", "color": "tab:red"})
+    ax.set_xlim(-0.06 * top, 1.1 * top)
+    ax.set_ylim(-0.06 * top, 1.1 * top)
+    ax.set_xlabel("pooled feature, rook at top left")
+    ax.set_ylabel("pooled feature, rook at bottom right")
+    ax.legend(fontsize=7, loc="upper right", frameon=False)
+    ax.set_title("one point per run, end of training", fontsize=9)
+    bound = max((float(r.filters[-1, k].abs().max()) for _, r, k in failed), default=1.0)
+    for n, (label, r, k) in enumerate(failed):
+        sub = fig.add_subplot(grid[n // columns, 1 + n % columns])
+        image_panel(sub, r.filters[-1, k], vmin=-bound, vmax=bound)
+        sub.set_title(f"seed {r.seeds[k]}, {label}\ndead: epoch {int(r.died()[k])}",
+                      fontsize=7)
+    if failed:
+        fig.text(0.98, 0.02, "filters of the failed runs: light taps positive, dark negative",
+                 ha="right", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.86)
+    plt.close(fig)
+    return fig
+
+
 def border_sweep_figure(
     sweep: BorderSweep, *, title: str = "", chance: float = 0.5
 ) -> Figure:
     """Test accuracy against the border width, one panel per training mode, one line per
-    padding; the chance level and the receptive field's reach ``r`` are marked."""
+    padding: the mean over the seeds with a bar from the lowest to the highest seed, every seed
+    a small dot. The chance level and the receptive field's reach ``r`` are marked, and ``2r``
+    for a network with biases."""
     reach = sweep.config.receptive_radius
     trainings = list(sweep.accuracy)
-    fig, axes = plt.subplots(1, len(trainings), figsize=(3.6 * len(trainings), 3.3),
+    fig, axes = plt.subplots(1, len(trainings), figsize=(3.7 * len(trainings), 3.4),
                              sharey=True, squeeze=False)
     styles = {"same": ("o-", "black"), "full": ("s--", "0.55")}
+    borders = np.asarray(sweep.borders)
     for ax, training in zip(axes[0], trainings, strict=True):
-        for padding, values in sweep.accuracy[training].items():
+        for k, (padding, values) in enumerate(sweep.accuracy[training].items()):
             marker, colour = styles.get(padding, ("^:", "0.3"))
-            ax.plot(sweep.borders, values, marker, color=colour, linewidth=1.5,
-                    label=f"{padding} padding")
+            values = values.numpy()
+            offset = 0.08 * (k - (len(sweep.paddings) - 1) / 2)
+            x = borders + offset
+            mean = values.mean(axis=1)
+            ax.errorbar(x, mean, yerr=[mean - values.min(axis=1), values.max(axis=1) - mean],
+                        fmt=marker, color=colour, linewidth=1.5, capsize=2,
+                        label=f"{padding} padding")
+            for j in range(values.shape[1]):
+                ax.plot(x, values[:, j], ".", color=colour, markersize=3, alpha=0.6)
         ax.axhline(chance, color="0.4", linestyle=":", linewidth=1)
-        ax.text(sweep.borders[-1], chance - 0.03, "chance", ha="right", va="top", fontsize=8)
-        ax.axvline(reach, color="0.4", linestyle="-.", linewidth=1)
-        ax.text(reach + 0.08, 0.98, f"reach r = {reach}", ha="left", va="top", fontsize=8)
+        ax.text(borders[-1], chance - 0.03, "chance", ha="right", va="top", fontsize=8)
+        marks = [(reach, f"r = {reach}")]
+        if sweep.config.bias:
+            marks.append((2 * reach, f"2r = {2 * reach}"))
+        for position, label in marks:
+            ax.axvline(position, color="0.4", linestyle="-.", linewidth=1)
+            ax.text(position + 0.08, 1.0, label, ha="left", va="top", fontsize=8)
         ax.set_xticks(sweep.borders)
         ax.set_xlabel("border width b (pixels)")
-        ax.set_ylim(0.4, 1.02)
-        ax.set_title(training, fontsize=10)
+        ax.set_ylim(0.4, 1.04)
+        ax.set_title(f"{training} ({len(sweep.seeds)} seeds)", fontsize=10)
     axes[0, 0].set_ylabel("test accuracy")
     axes[0, 0].legend(fontsize=8, loc="lower left")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def paper_quadrant_figure(
+    results: Mapping[str, Mapping[str, Sequence[float]]], borders: Sequence[int], *,
+    title: str = "",
+) -> Figure:
+    """The paper's accuracies against the border, one panel per network, one line per weight
+    setting: ``results[setting][network]`` at ``borders`` (drawn equally spaced)."""
+    if not results:
+        raise ValueError("results must name at least one weight setting")
+    networks = list(next(iter(results.values())))
+    fig, axes = plt.subplots(1, len(networks), figsize=(2.6 * len(networks) + 0.4, 3.0),
+                             sharey=True, squeeze=False)
+    styles = ("o-", "s--", "^:")
+    greys = ("black", "0.45", "0.7")
+    positions = np.arange(len(borders))
+    for ax, network in zip(axes[0], networks, strict=True):
+        for k, (setting, rows) in enumerate(results.items()):
+            ax.plot(positions, rows[network], styles[k % 3], color=greys[k % 3], linewidth=1.5,
+                    markersize=5, label=setting)
+        ax.axhline(50, color="0.4", linestyle=":", linewidth=1)
+        ax.set_xticks(positions, [str(b) for b in borders], fontsize=8)
+        ax.set_xlabel("border b (pixels)")
+        ax.set_ylim(45, 103)
+        ax.set_title(network, fontsize=10)
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[0, -1].legend(fontsize=7, loc="lower left", frameon=False)  # where no line runs
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()

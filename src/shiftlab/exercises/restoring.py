@@ -170,8 +170,9 @@ _WHY_73 = {
     "stride": "a stride keeps another polyphase component after an odd shift, and an exact "
               "shifted copy only after shifts in 2Z x 2Z",
     "blur": "the blur makes the components alike, not equal: after an odd shift BlurPool "
-            "still keeps another component (the mismatch is about √(2/k) for noise), so only "
-            "the shifts in 2Z x 2Z give an exact copy",
+            "still keeps another component (the blur leaves some energy above the new Nyquist "
+            "frequency, and the stride folds it back), so only the shifts in 2Z x 2Z give an "
+            "exact copy",
     "aps": "APS follows every shift: the largest component of the shifted map is the "
            "largest of the map, moved",
 }

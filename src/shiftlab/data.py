@@ -48,6 +48,36 @@ def gaussian_images(
     return torch.randn(n, channels, height, width, generator=generator, dtype=dtype)
 
 
+def integer_images(
+    n: int,
+    size: int | tuple[int, int],
+    *,
+    low: int = -8,
+    high: int = 8,
+    channels: int = 1,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """``n`` images of iid integers drawn uniformly from ``low ... high``, held in ``dtype``:
+    shape ``(n, channels, H, W)``.
+
+    On such images every sum of a few thousand small-integer products is again an integer that
+    the float holds exactly (float32 below 2^24, float64 below 2^53): nothing is rounded, so a
+    law holds bit for bit in any order of the additions, on every CPU.
+    """
+    n = _validate.positive_int(n, "n")
+    channels = _validate.positive_int(channels, "channels")
+    low, high = _validate.integer(low, "low"), _validate.integer(high, "high")
+    if low > high:
+        raise ValueError(f"low must be at most high, got low = {low} and high = {high}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    height, width = _size(size)
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    values = torch.randint(low, high + 1, (n, channels, height, width), generator=generator)
+    return values.to(dtype)
+
+
 def random_kernel(
     out_channels: int = 1,
     in_channels: int = 1,

@@ -164,10 +164,8 @@ def test_about_half_of_the_images_move_by_zero_and_half_by_two_on_other_seeds():
 
 # The chapter's table, on integer images: bit for bit, on every CPU.
 
-@pytest.mark.law
-@pytest.mark.parametrize("seed", [2, 21, 22])
-def test_the_symmetry_table_on_integer_images_is_exact_bit_for_bit(seed):
-    images = integer_images(100 if seed != 2 else 500, 32, seed=seed)
+def symmetry_table_on_integer_images(seed, n):
+    images = integer_images(n, 32, seed=seed)
     bank = EDGE[None, None]
 
     def circular(x):
@@ -181,7 +179,20 @@ def test_the_symmetry_table_on_integer_images_is_exact_bit_for_bit(seed):
         "mean": lambda x: global_avg_pool(torch.relu(circular(x))),
     }
     shifts = [Shift(0, 1), Shift(3, -5), Shift(-7, 11), Shift(16, 16)]
-    table = symmetry_table(functions, images, shifts, tol=0)
+    return symmetry_table(functions, images, shifts, tol=0)
+
+
+def test_the_chapter_symmetry_table_on_integer_images_is_exact_bit_for_bit():
+    check_symmetry_table(symmetry_table_on_integer_images(2, 500))
+
+
+@pytest.mark.law
+@pytest.mark.parametrize("seed", [21, 22])
+def test_the_symmetry_table_on_other_integer_images_is_exact_bit_for_bit(seed):
+    check_symmetry_table(symmetry_table_on_integer_images(seed, 40))
+
+
+def check_symmetry_table(table):
     assert table["circular"]["exactly equivariant"] == 1.0
     assert table["circular"]["exactly invariant"] == 0.0
     assert table["relu"]["exactly equivariant"] == 1.0

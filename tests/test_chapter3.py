@@ -141,7 +141,6 @@ def test_one_pixel_stripes_turn_from_white_to_black():
 
 # Measured: exact copies at even shifts only -------------------------------------------------
 
-@pytest.mark.law
 def test_the_chapter_counts_exact_copies_at_even_shifts_only():
     noise = gaussian_images(256, 12, seed=3)
     bank = random_kernel(1, 1, 3, seed=1)
@@ -188,7 +187,6 @@ def _exact_invariance(net, images, g, layers):
     return fraction_exact(invariance_error(net, images, g), bound)
 
 
-@pytest.mark.law
 def test_the_chapter_table_keeps_exactly_the_multiples_of_2_to_the_l():
     images = gaussian_images(64, 24, seed=5, dtype=torch.float64)
     for layers in (1, 2, 3):

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shiftlab.boundary import (
@@ -216,7 +216,6 @@ def test_the_chapter_receptive_fields_of_the_frozen_relu_networks():
 
 
 @pytest.mark.law
-@settings(max_examples=40)
 @given(st.integers(1, 4), odd_kernels, st.sampled_from(["same", "circular", "reflect"]),
        st.integers(-3, 3), st.integers(-3, 3), seeds)
 def test_the_camera_law_holds_up_to_rounding_beyond_the_reach_and_fails_inside_it(
@@ -331,7 +330,6 @@ def test_on_average_reflect_padding_errs_less_than_half_as_much_as_zero_padding(
 
 
 @pytest.mark.law
-@settings(max_examples=30)
 @given(st.integers(1, 4), st.integers(-15, 15), st.integers(-15, 15), seeds)
 def test_the_circular_shift_error_is_the_border_term_at_the_frame_minus_it_at_the_seam(
         depth, dy, dx, seed):

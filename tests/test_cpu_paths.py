@@ -32,36 +32,51 @@ SETTINGS: dict[str, dict[str, str]] = {
     "default, 1 thread": {"OMP_NUM_THREADS": "1"},
     "default, 2 threads": {"OMP_NUM_THREADS": "2"},
     "MKL AVX2, 1 thread": {"MKL_CBWR": "AVX2", "OMP_NUM_THREADS": "1"},
-    "MKL AVX2, 2 threads": {"MKL_CBWR": "AVX2", "OMP_NUM_THREADS": "2"},
-    "MKL COMPATIBLE, 1 thread": {"MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": "1"},
+    "AVX2 machine (MKL, oneDNN, PyTorch on AVX2), 2 threads": {
+        **AVX2_MACHINE, "OMP_NUM_THREADS": "2",
+    },
     "MKL COMPATIBLE, 2 threads": {"MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": "2"},
-    "AVX2 machine (MKL, oneDNN, PyTorch), 2 threads": {**AVX2_MACHINE, "OMP_NUM_THREADS": "2"},
-    "no vector instructions (oneDNN SSE4.1, PyTorch scalar), 1 thread": {
+    "no vector instructions (MKL COMPATIBLE, oneDNN SSE4.1, PyTorch scalar), 1 thread": {
         "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default",
         "OMP_NUM_THREADS": "1",
     },
 }
-"""Every CPU path the law tests must pass on: MKL's own paths, oneDNN's and PyTorch's
-instruction sets, one and two threads."""
+"""Every CPU path the law tests must pass on: MKL's default, AVX2 and COMPATIBLE paths, each
+with one and with two threads; oneDNN's convolutions on AVX2 and on SSE4.1; PyTorch's own kernels
+on AVX2 and without vector instructions."""
 
 PATH_VARIABLES = ("MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS",
-                  "MKL_NUM_THREADS")
+                  "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
+
+
+def law_test_files() -> list[str]:
+    """The test files that hold law tests (collecting only these keeps each run short)."""
+    return sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").glob("test_*.py")
+                  if path.name != Path(__file__).name
+                  and "pytest.mark.law" in path.read_text(encoding="utf-8"))
 
 
 def law_test_command() -> list[str]:
-    """pytest on the law tests only, with a smaller hypothesis profile: ``tests/`` alone, the
-    root conftest (nbval's) left out, so that a run costs seconds."""
+    """pytest on the law tests only, with fewer hypothesis cases (``tests/law_profile.py``) and
+    without the conftests (the book fixture and nbval), so that a run costs seconds."""
     return [
-        sys.executable, "-m", "pytest", "tests", "-m", "law", "-q", "-x",
-        "-p", "no:cacheprovider", "-p", "no:nbval", "-o", "addopts=--strict-markers",
-        "--confcutdir", str(ROOT / "tests"), "--hypothesis-profile=cpu-paths",
+        sys.executable, "-m", "pytest", *law_test_files(), "-m", "law", "-q", "-x",
+        "--noconftest", "-p", "law_profile", "-p", "no:cacheprovider", "-p", "no:nbval",
+        "-o", "addopts=--strict-markers",
     ]
 
 
 def path_environment(setting: dict[str, str]) -> dict[str, str]:
-    """This process's environment with the CPU-path variables replaced by ``setting``."""
+    """This process's environment with the CPU-path variables replaced by ``setting``.
+
+    Idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``): on a machine
+    that is busy with other work, spinning threads cost several times the CPU of the tests
+    themselves. How a thread waits changes no arithmetic.
+    """
     env = {k: v for k, v in os.environ.items() if k not in PATH_VARIABLES}
-    return {**env, **setting}
+    tests = str(ROOT / "tests")  # where law_profile, the plugin, lives
+    path = os.pathsep.join(p for p in (tests, env.get("PYTHONPATH", "")) if p)
+    return {**env, "PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE", **setting}
 
 
 @pytest.mark.parametrize("name", SETTINGS)
@@ -77,9 +92,11 @@ def test_the_law_tests_pass_on_every_cpu_path(name):
 
 def test_the_law_tests_are_selected_and_this_test_is_not_one():
     listed = subprocess.run([*law_test_command(), "--collect-only"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+                            env=path_environment({}), capture_output=True, text=True,
+                            timeout=600)
     assert listed.returncode == 0, (listed.stdout + listed.stderr)[-3000:]
     assert "test_cpu_paths" not in listed.stdout  # no recursion
+    assert "tests/test_cpu_paths.py" not in law_test_files()
     for chapter in ("test_chapter1", "test_chapter2", "test_chapter3", "test_chapter5"):
         assert chapter in listed.stdout
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import dtypes, images, shifts
 
@@ -228,10 +228,9 @@ def test_equivariance_error_needs_an_output_transformation_that_fits_the_output(
 
 
 @pytest.mark.law
-@settings(max_examples=20)
 @given(st.integers(0, 10_000))
 def test_symmetry_table_sorts_the_chapter_functions_bit_for_bit_on_integer_data(seed):
-    x = integer_images(20, 12, seed=seed)
+    x = integer_images(8, 12, seed=seed)
     weight = torch.randint(-3, 4, (1, 1, 3, 3), generator=torch.Generator().manual_seed(seed + 1))
     weight = weight.float()
     assume(weight.abs().sum() > 0)

@@ -24,6 +24,7 @@ from shiftlab.local_max import (
     LocalMaxNet,
     WindowNet,
     centred_windows,
+    detector_scores,
     difference_filters,
     hand_built_detector,
     local_max_map,
@@ -224,11 +225,42 @@ def test_train_detector_lowers_the_loss():
     assert len(history) == 30 and history[-1] < history[0]
 
 
-def test_window_nets_map_windows_to_two_logits():
+def test_window_nets_map_windows_to_two_logits_or_a_map_of_them():
     windows, labels = centred_windows(6, seed=0)
     assert WindowNet((4, 3))(windows).shape == (6, 2)
-    assert WindowNet((4, 3), invariant=True)(windows).shape == (6, 2)
+    assert WindowNet((4, 3), head="invariant")(windows).shape == (6, 2)
+    assert WindowNet((4, 3), head="per pixel")(windows).shape == (6, 2, 3, 3)
     assert labels.dtype == torch.long
+
+
+def test_the_per_pixel_head_is_the_dense_layer_applied_to_every_pixel():
+    net = WindowNet((4, 3), head="per pixel", seed=1)
+    windows, _ = centred_windows(5, seed=2)
+    with torch.no_grad():
+        features = net.features(windows)                      # (5, 3, 3, 3)
+        by_hand = torch.einsum("kc,nchw->nkhw", net.head.weight, features)
+        by_hand = by_hand + net.head.bias[:, None, None]
+    torch.testing.assert_close(net(windows), by_hand)
+
+
+def test_copies_of_a_local_max_net_are_the_nets_of_their_seeds_and_train_as_if_alone():
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    together = LocalMaxNet(4, seed=5, copies=3)
+    alone = LocalMaxNet(4, seed=6)
+    with torch.no_grad():
+        torch.testing.assert_close(together(x)[:, 1:2], alone(x))
+    train_detector(together, x, local_max_map(x), steps=5, lr=0.1)
+    train_detector(alone, x, local_max_map(x), steps=5, lr=0.1)
+    with torch.no_grad():
+        torch.testing.assert_close(together(x)[:, 1:2], alone(x), rtol=1e-4, atol=1e-5)
+
+
+def test_detector_scores_count_accuracy_and_recall_per_detector():
+    truth = torch.tensor([[[[True, False], [False, False]]]])
+    logits = torch.tensor([[[[1.0, -1.0], [-1.0, -1.0]], [[-1.0, 1.0], [-1.0, -1.0]]]])
+    scores = detector_scores(logits, truth)
+    assert scores["accuracy"].tolist() == [1.0, 0.5]
+    assert scores["recall"].tolist() == [1.0, 0.0]
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [
@@ -243,6 +275,10 @@ def test_window_nets_map_windows_to_two_logits():
     (lambda: centred_windows(0), ValueError, "n must be >= 1"),
     (lambda: WindowNet((0, 3)), ValueError, "channels must be >= 1"),
     (lambda: WindowNet()(torch.zeros(1, 1, 4, 4)), ValueError, "shape \\(N, 1, 3, 3\\)"),
+    (lambda: WindowNet(head="dense"), ValueError, "head must be one of"),
+    (lambda: LocalMaxNet(copies=0), ValueError, "copies must be >= 1"),
+    (lambda: detector_scores(torch.zeros(2, 3, 4, 4), torch.zeros(2, 1, 4, 4)), ValueError,
+     "truth must be a bool tensor"),
 ])
 def test_local_max_functions_refuse_wrong_arguments(call, error, message):
     with pytest.raises(error, match=message):

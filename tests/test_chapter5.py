@@ -2,11 +2,12 @@
 the chapter's own data, with tolerances that fail when a claim is false."""
 
 import functools
+import os
 
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shiftlab.boundary import (
@@ -21,27 +22,26 @@ from shiftlab.boundary import (
 )
 from shiftlab.data import gaussian_images, sample_image
 from shiftlab.layers import PADDINGS, conv2d, global_max_pool, pad
-from shiftlab.local_max import (
-    LocalMaxNet,
-    WindowNet,
-    centred_windows,
-    hand_built_detector,
-    local_max_map,
-    train_detector,
+from shiftlab.metrics import (
+    equivariance_bound_map,
+    magnitude_network,
+    rounding_bound,
 )
 from shiftlab.models import ConvNet, ConvNetConfig
 from shiftlab.position import decode_position, hypercolumns
-from shiftlab.training import accuracy, train
-from shiftlab.transforms import shift, translate
+from shiftlab.transforms import CropShift, Shift, shift, translate
 
 MODES = ("valid", "same", "full", "circular", "reflect")
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    # Thousands of operations on small tensors, as in the chapter: one thread is faster.
+    # Thousands of operations on small tensors, as in the chapter: one thread is faster. Not a
+    # cure for rounding: where OMP_NUM_THREADS is set, as tests/test_cpu_paths.py sets it, it is
+    # left alone.
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 seeds = st.integers(0, 2**31 - 1)
@@ -177,13 +177,22 @@ def test_full_convolution_of_content_that_stays_inside_moves_without_losing_a_va
 
 # Where the error lives.
 
-def linear_stack(filters, mode):
+def linear_stack(filters, mode, absolute=False):
+    """The stack of convolutions (with ``absolute``, of their absolute values: the magnitude of
+    its sums, for the rounding bound)."""
     def f(x):
         for w in filters:
-            x = conv2d(x, w, padding=mode)
+            x = conv2d(x, w.abs() if absolute else w, padding=mode)
         return x
 
     return f
+
+
+def camera_bound(filters, mode, scene, t, margin):
+    """The rounding bound of the camera error map: both sides, every layer's sums."""
+    terms = sum(w[0].numel() for w in filters)
+    return equivariance_bound_map(linear_stack(filters, mode, absolute=True), scene,
+                                  CropShift(*t, margin), terms).amax(dim=(0, 1))
 
 
 @given(st.integers(1, 4), odd_kernels, st.sampled_from(["same", "circular", "reflect"]), seeds)
@@ -206,10 +215,10 @@ def test_the_chapter_receptive_fields_of_the_frozen_relu_networks():
         assert int(seen.sum()) == receptive_field(depth, 3)[0] ** 2
 
 
-@settings(max_examples=40)
+@pytest.mark.law
 @given(st.integers(1, 4), odd_kernels, st.sampled_from(["same", "circular", "reflect"]),
        st.integers(-3, 3), st.integers(-3, 3), seeds)
-def test_the_camera_law_holds_exactly_beyond_the_reach_and_fails_inside_it(
+def test_the_camera_law_holds_up_to_rounding_beyond_the_reach_and_fails_inside_it(
         depth, k, mode, dy, dx, seed):
     reach = receptive_field(depth, k)[1]
     generator = torch.Generator().manual_seed(seed)
@@ -217,79 +226,118 @@ def test_the_camera_law_holds_exactly_beyond_the_reach_and_fails_inside_it(
                            dtype=torch.float64) for n in range(depth)]
     scene = torch.randn(1, 1, 40, 40, generator=generator, dtype=torch.float64)
     error = camera_error_map(linear_stack(filters, mode), scene, (dy, dx), 12)
+    bound = camera_bound(filters, mode, scene, (dy, dx), 12)
     outside = distance_to_frame(error.shape) >= reach
-    assert torch.all(error[outside] == 0)
-    assert torch.all(error[~outside] > 1e-12)
-    assert band_width(error) == reach
+    assert torch.all(error[outside] <= bound[outside])
+    assert torch.all(error[~outside] > bound[~outside])
+    assert band_width(error, bound) == reach
 
 
+@pytest.mark.law
 @given(st.integers(1, 4), odd_kernels, st.integers(-3, 3), st.integers(-3, 3), seeds)
-def test_valid_convolution_obeys_the_camera_law_everywhere(depth, k, dy, dx, seed):
+def test_valid_convolution_obeys_the_camera_law_everywhere_up_to_rounding(depth, k, dy, dx, seed):
     generator = torch.Generator().manual_seed(seed)
     filters = [torch.randn(1, 1, k, k, generator=generator, dtype=torch.float64)
                for _ in range(depth)]
     scene = torch.randn(1, 1, 48, 48, generator=generator, dtype=torch.float64)
     error = camera_error_map(linear_stack(filters, "valid"), scene, (dy, dx), 12)
     assert error.shape == (24 - depth * (k - 1),) * 2
-    assert torch.all(error == 0)
+    assert torch.all(error <= camera_bound(filters, "valid", scene, (dy, dx), 12))
 
 
-def frozen_cnn(depth, padding, channels=8):
-    return ConvNet(ConvNetConfig(channels=(channels,) * depth, padding=padding), seed=0).double()
+@pytest.mark.law
+@given(st.integers(1, 4), odd_kernels, st.integers(-3, 3), st.integers(-3, 3), seeds)
+def test_valid_convolution_of_integer_scenes_obeys_the_camera_law_bit_for_bit(depth, k, dy, dx,
+                                                                            seed):
+    generator = torch.Generator().manual_seed(seed)
+    filters = [torch.randint(-2, 3, (1, 1, k, k), generator=generator).double()
+               for _ in range(depth)]
+    scene = torch.randint(-8, 9, (1, 1, 48, 48), generator=generator).double()
+    assert torch.all(camera_error_map(linear_stack(filters, "valid"), scene, (dy, dx), 12) == 0)
+
+
+def frozen_cnn(depth, padding, channels=8, seed=0):
+    return ConvNet(ConvNetConfig(channels=(channels,) * depth, padding=padding),
+                   seed=seed).double()
+
+
+SCENE = sample_image(64, dtype=torch.float64)[None, None]
 
 
 @functools.cache
 def chapter_error_maps():
-    scene = sample_image(64, dtype=torch.float64)[None, None]
-
+    """The chapter's relative camera error maps and their rounding bounds (seed 0)."""
     def relative(depth, mode):
-        f = frozen_cnn(depth, mode).features
+        net = frozen_cnn(depth, mode)
         with torch.no_grad():
-            scale = f(scene).abs().max()
-        return camera_error_map(f, scene, (3, -5), 16) / scale
+            scale = net.features(SCENE).abs().max()
+        error = camera_error_map(net.features, SCENE, (3, -5), 16)
+        bound = equivariance_bound_map(magnitude_network(net).features, SCENE,
+                                       CropShift(3, -5, 16), terms=depth * 73)
+        return error / scale, bound.amax(dim=(0, 1)) / scale
 
     return {(d, mode): relative(d, mode) for d in range(1, 9) for mode in MODES}
 
 
+@pytest.mark.law
 def test_the_chapter_band_is_l_r_wide_for_same_reflect_and_circular_at_depths_1_to_8():
-    errors = chapter_error_maps()
+    maps = chapter_error_maps()
     for depth in range(1, 9):
         reach = receptive_field(depth, 3)[1]
         for mode in ("same", "reflect", "circular"):
-            error = errors[depth, mode]
+            error, bound = maps[depth, mode]
             inside = distance_to_frame(error.shape) < reach
-            assert band_width(error) == reach
-            assert torch.all(error[inside] > 0) and torch.all(error[~inside] == 0)
-        assert band_width(errors[depth, "valid"]) == 0
-        assert band_width(errors[depth, "full"]) == 2 * reach
+            assert band_width(error, bound) == reach
+            assert torch.all(error[inside] > bound[inside])
+            assert torch.all(error[~inside] <= bound[~inside])
+        assert band_width(*maps[depth, "valid"]) == 0  # on every CPU path
+        assert band_width(*maps[depth, "full"]) == 2 * reach
+        assert maps[depth, "same"][1].max() < 1e-5  # the bound: far below the band's errors
 
 
-def test_the_chapter_error_profile_stops_exactly_at_the_reach():
-    errors = chapter_error_maps()
+@pytest.mark.law
+def test_the_chapter_error_profile_stops_at_the_reach():
+    maps = chapter_error_maps()
     for depth in range(1, 5):
-        error = errors[depth, "same"]
+        error, bound = maps[depth, "same"]
+        shown = torch.where(error > bound, error, 0.0)
         d = distance_to_frame(error.shape)
-        rings = [float(error[d == k].max()) for k in range(7)]
+        rings = [float(shown[d == k].max()) for k in range(7)]
         assert all(v > 1e-3 for v in rings[:depth]) and all(v == 0 for v in rings[depth:])
 
 
-def test_on_the_photo_reflect_padding_errs_less_in_the_band_than_zero_padding():
-    errors = chapter_error_maps()
+def band_mean(depth, mode, seed):
+    f = frozen_cnn(depth, mode, seed=seed).features
+    with torch.no_grad():
+        scale = f(SCENE).abs().max()
+    error = camera_error_map(f, SCENE, (3, -5), 16) / scale
+    return float(error[distance_to_frame(error.shape) < depth].mean())
+
+
+@pytest.mark.parametrize("seed", [100, 101, 102, 103, 104])
+def test_on_the_photo_reflect_and_circular_padding_err_less_in_the_band_than_zero_padding(seed):
+    # on seeds the chapter does not use (it uses 0 to 9)
     for depth in range(1, 5):
-        means = {}
-        for mode in ("same", "reflect", "circular"):
-            error = errors[depth, mode]
-            means[mode] = float(error[distance_to_frame(error.shape) < depth].mean())
-        assert means["reflect"] < 0.5 * means["same"]
-        assert means["circular"] < means["same"]
+        means = {mode: band_mean(depth, mode, seed) for mode in ("same", "reflect", "circular")}
+        assert means["reflect"] < means["same"] and means["circular"] < means["same"]
+        assert means["reflect"] < 0.75 * means["same"]
 
 
-@settings(max_examples=30)
+def test_on_average_reflect_padding_errs_less_than_half_as_much_as_zero_padding():
+    ratios = [band_mean(depth, "reflect", seed) / band_mean(depth, "same", seed)
+              for depth in range(1, 5) for seed in range(100, 110)]
+    assert sum(ratios) / len(ratios) < 0.5
+
+
+@pytest.mark.law
 @given(st.integers(1, 4), st.integers(-15, 15), st.integers(-15, 15), seeds)
 def test_the_circular_shift_error_is_the_border_term_at_the_frame_minus_it_at_the_seam(
         depth, dy, dx, seed):
     zero, circular = frozen_cnn(depth, "same").features, frozen_cnn(depth, "circular").features
+    zero_abs = magnitude_network(frozen_cnn(depth, "same")).features
+    circular_abs = magnitude_network(frozen_cnn(depth, "circular")).features
     x = gaussian_images(2, 16, seed=seed % 1000, dtype=torch.float64)
+    terms = depth * 73
 
     def border_term(z):
         with torch.no_grad():
@@ -298,38 +346,45 @@ def test_the_circular_shift_error_is_the_border_term_at_the_frame_minus_it_at_th
     with torch.no_grad():
         law = zero(shift(x, (dy, dx))) - shift(zero(x), (dy, dx))
     expected = border_term(shift(x, (dy, dx))) - shift(border_term(x), (dy, dx))
-    assert torch.allclose(law, expected, rtol=0, atol=1e-12)
-    assert band_width(border_term(x).abs().amax(dim=(0, 1))) == depth
+    # the two differ by the circular network's own law, which holds up to rounding
+    assert torch.all((law - expected).abs()
+                     <= equivariance_bound_map(circular_abs, x, Shift(dy, dx), terms))
+    bound = (rounding_bound(zero_abs(x.abs()), terms)
+             + rounding_bound(circular_abs(x.abs()), terms)).amax(dim=(0, 1))
+    assert band_width(border_term(x).abs().amax(dim=(0, 1)), bound) == depth
 
 
 # Absolute position from a frozen random network.
 
 @functools.cache
-def chapter_decoding():
+def decoded_r2(seeds=tuple(range(100, 105))):
+    """R² of the read-out from the first L layers, L = 1 ... 8, for the chapter's three paddings
+    and networks of seeds the chapter does not use (it uses 0 to 9)."""
     train_images, test_images = gaussian_images(16, 16, seed=2), gaussian_images(16, 16, seed=3)
-    columns = {}
+    r2 = {}
     for name, mode in (("zero", "same"), ("circular", "circular"), ("reflect", "reflect")):
-        net = ConvNet(ConvNetConfig(channels=(32,) * 8, padding=mode), seed=0)
-        columns[name] = (hypercolumns(net, train_images), hypercolumns(net, test_images))
-    return columns
+        for seed in seeds:
+            net = ConvNet(ConvNetConfig(channels=(32,) * 8, padding=mode), seed=seed)
+            a, b = hypercolumns(net, train_images), hypercolumns(net, test_images)
+            r2[name, seed] = [float(decode_position(a[:, : 32 * L], b[:, : 32 * L]).r2.mean())
+                              for L in range(1, 9)]
+    return r2, seeds
 
 
 def test_position_is_decoded_from_zero_padded_features_and_not_from_circular_ones():
-    columns = chapter_decoding()
-    r2 = {name: float(decode_position(*pair).r2.mean()) for name, pair in columns.items()}
-    assert r2["zero"] > 0.5
-    assert abs(r2["circular"]) < 0.1
-    assert r2["reflect"] < r2["zero"] / 2
+    r2, seeds = decoded_r2()
+    for seed in seeds:
+        assert r2["zero", seed][-1] > 0.4
+        assert abs(r2["circular", seed][-1]) < 0.1
+        assert r2["reflect", seed][-1] < r2["zero", seed][-1] / 2
 
 
 def test_the_decoded_position_grows_with_depth_for_zero_padding_only():
-    columns = chapter_decoding()
-    zero = [float(decode_position(*(c[:, : 32 * L] for c in columns["zero"])).r2.mean())
-            for L in range(1, 9)]
-    assert zero == sorted(zero) and zero[0] < 0.2 and zero[-1] > 0.5
-    for L in range(1, 9):
-        circular = decode_position(*(c[:, : 32 * L] for c in columns["circular"]))
-        assert abs(float(circular.r2.mean())) < 0.1
+    r2, seeds = decoded_r2()
+    for seed in seeds:
+        zero = r2["zero", seed]
+        assert zero == sorted(zero) and zero[0] < 0.2 and zero[-1] > 0.4
+        assert all(abs(v) < 0.1 for v in r2["circular", seed])
 
 
 @given(st.integers(1, 4), st.integers(0, 11), st.integers(0, 11), seeds)
@@ -352,75 +407,3 @@ def test_a_read_out_of_zero_padded_features_beats_one_of_circular_features_with_
             r2[mode] = float(decode_position(hypercolumns(net, train_images),
                                              hypercolumns(net, test_images)).r2.mean())
         assert r2["same"] > 0.3 > 0.1 > abs(r2["circular"])
-
-
-# Can a CNN detect a local maximum?
-
-@given(st.integers(3, 12), st.integers(3, 12), st.integers(-20, 20), st.integers(-20, 20), seeds)
-def test_the_local_maximum_map_commutes_with_circular_shifts(height, width, dy, dx, seed):
-    x = torch.randn(2, 1, height, width, generator=torch.Generator().manual_seed(seed))
-    moved = local_max_map(shift(x, (dy, dx)))
-    assert torch.equal(moved, shift(local_max_map(x).float(), (dy, dx)).bool())
-
-
-@given(st.integers(3, 12), st.integers(3, 12), seeds, st.sampled_from([torch.float32,
-                                                                      torch.float64]))
-def test_the_hand_built_cnn_finds_exactly_the_local_maxima(height, width, seed, dtype):
-    x = torch.randn(3, 1, height, width, generator=torch.Generator().manual_seed(seed),
-                    dtype=dtype)
-    assert torch.equal(hand_built_detector(x), local_max_map(x))
-
-
-def test_a_small_cnn_learns_to_find_local_maxima():
-    noise = gaussian_images(64, 16, seed=4)
-    peaks = local_max_map(noise)
-    learner = LocalMaxNet(16, seed=0)
-    history = train_detector(learner, noise[:16], peaks[:16], steps=100, lr=0.15)
-    with torch.no_grad():
-        found = learner(noise[16:]) > 0
-    truth = peaks[16:]
-    assert history[-1] < history[0] / 5
-    assert float((found == truth).float().mean()) > 0.97
-    assert float((found & truth).sum() / truth.sum()) > 0.85
-    assert float((found == truth).float().mean()) > 1 - float(truth.float().mean()) + 0.05
-
-
-@functools.cache
-def chapter_window_nets():
-    windows, labels = centred_windows(2048, seed=5)
-    nets = {"reader": WindowNet(seed=0), "invariant": WindowNet(invariant=True, seed=0)}
-    for net in nets.values():
-        train(net, windows, labels, epochs=1, lr=0.01, batch_size=64, seed=0)
-    return nets
-
-
-def test_the_readers_window_network_learns_whether_the_centre_is_the_maximum():
-    test_windows, test_labels = centred_windows(2048, seed=6)
-    assert accuracy(chapter_window_nets()["reader"], test_windows, test_labels) > 0.9
-
-
-@pytest.mark.parametrize("trained", [True, False])
-def test_an_invariant_window_network_is_right_on_exactly_half_of_the_shifted_pairs(trained):
-    test_windows, test_labels = centred_windows(2048, seed=6)
-    net = chapter_window_nets()["invariant"] if trained else WindowNet(invariant=True, seed=3)
-    centred = test_windows[test_labels == 1]
-    off_centre = shift(centred, (1, 1))
-    assert torch.all(local_max_map(off_centre)[:, 0, 1, 1] == 0)
-    labels = torch.cat([torch.ones(len(centred)), torch.zeros(len(centred))]).long()
-    assert accuracy(net, torch.cat([centred, off_centre]), labels) == 0.5
-    with torch.no_grad():
-        assert (net(centred) - net(off_centre)).abs().max() < 1e-5
-
-
-def test_only_the_top_left_output_of_the_readers_network_sees_the_whole_window():
-    net = chapter_window_nets()["reader"]
-    windows, _ = centred_windows(8, seed=6)
-    seen = [[int(influence_mask(net.features, windows, (i, j)).sum()) for j in range(3)]
-            for i in range(3)]
-    assert seen == [[9, 6, 3], [6, 4, 2], [3, 2, 1]]
-
-
-def test_centred_windows_are_balanced_and_labelled_by_where_the_maximum_is():
-    windows, labels = centred_windows(500, seed=1)
-    assert labels.tolist() == [1 - k % 2 for k in range(500)]
-    assert torch.equal(local_max_map(windows)[:, 0, 1, 1], labels.bool())

@@ -2,7 +2,7 @@
 
 import torch
 
-from shiftlab.data import gaussian_images, random_kernel, sample_image
+from shiftlab.data import gaussian_images, integer_images, random_kernel, sample_image
 
 
 def test_sample_image_is_a_grayscale_photograph_in_the_unit_interval():
@@ -34,3 +34,12 @@ def test_random_kernel_has_the_filter_bank_shape():
     assert kernel.shape == (4, 2, 5, 5)
     assert kernel.dtype == torch.float64
     assert torch.equal(kernel, random_kernel(4, 2, 5, seed=1, dtype=torch.float64))
+
+
+def test_integer_images_hold_integers_in_the_range_and_are_seeded():
+    images = integer_images(3, (4, 5), channels=2, low=-2, high=3, seed=1, dtype=torch.float64)
+    assert images.shape == (3, 2, 4, 5) and images.dtype == torch.float64
+    assert torch.equal(images, images.round())
+    assert images.min() >= -2 and images.max() <= 3
+    assert torch.equal(images, integer_images(3, (4, 5), channels=2, low=-2, high=3, seed=1,
+                                              dtype=torch.float64))

@@ -58,9 +58,9 @@ def receptive_field_size(kernel_sizes, strides, *, mistake=None):
     return size - (1 if mistake in ("off by one", "k") else 0)
 
 
-def my_band_width(error, *, distance=None, plus=1):
+def my_band_width(error, tol, *, distance=None, plus=1, ignore_tol=False):
     d = distance_to_frame(error.shape) if distance is None else distance(error.shape)
-    wrong = d[error != 0]
+    wrong = d[error != 0] if ignore_tol else d[error > tol]
     return int(wrong.max()) + plus if len(wrong) else 0
 
 
@@ -157,10 +157,11 @@ def test_the_measured_receptive_field_of_a_strided_stack_is_its_span():
 
 
 WRONG_WIDTHS = [
-    (lambda e: my_band_width(e, plus=0), "Off by one"),
-    (lambda e: my_band_width(e, distance=rows_only), "nearest of the four edges"),
-    (lambda e: int((e != 0).sum()), "counts the nonzero"),
-    (lambda e: "3", "one number"),
+    (lambda e, t: my_band_width(e, t, plus=0), "Off by one"),
+    (lambda e, t: my_band_width(e, t, distance=rows_only), "nearest of the four edges"),
+    (lambda e, t: my_band_width(e, t, ignore_tol=True), "compare with tol"),
+    (lambda e, t: int((e > t).sum()), "counts the pixels above tol"),
+    (lambda e, t: "3", "one number"),
 ]
 
 

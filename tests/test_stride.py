@@ -9,6 +9,8 @@ import torch
 
 from shiftlab import stride
 from shiftlab.stride import (
+    above_nyquist,
+    aliased_region,
     best_output_shift,
     downsample,
     in_subgroup,
@@ -16,6 +18,7 @@ from shiftlab.stride import (
     output_shift,
     phase_after_shift,
     polyphase,
+    shifted_copy_bound,
     shifted_copy_error,
     stride_explorer,
     zone_plate,
@@ -141,6 +144,13 @@ CASES = [
      "shape"),
     (lambda: best_output_shift(stride_2_of, torch.zeros(1, 1, 4, 4), (1, 0)), ValueError, "x"),
     (lambda: zone_plate(0), ValueError, "size"),
+    (lambda: aliased_region(0), ValueError, "size"),
+    (lambda: aliased_region(8, 0), ValueError, "s"),
+    (lambda: above_nyquist(torch.zeros(6, 6), 2), ValueError, "divisible"),
+    (lambda: above_nyquist(torch.zeros(8, 8, dtype=torch.long), 2), TypeError, "dtype"),
+    (lambda: shifted_copy_bound(stride_2_of, "M", IMAGE, (1, 0), 9), TypeError, "magnitude"),
+    (lambda: shifted_copy_bound(stride_2_of, stride_2_of, IMAGE, (1, 0), 0), ValueError,
+     "terms"),
     (lambda: stride_explorer(IMAGE, stride_2_of, [], {}), ValueError, "shifts"),
     (lambda: stride_explorer(IMAGE, stride_2_of, [(0, 1)], {"a": [1.0, 2.0]}), ValueError,
      "curve"),

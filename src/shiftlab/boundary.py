@@ -12,7 +12,8 @@ where ``x̃`` is the input padded by the mode (``shiftlab.layers.conv2d``):
   ``influence_mask`` measures it with autograd;
 - ``camera_error_map``: ``|f(C_t s) - C_t f(s)|`` per output pixel, for a view ``C_t s`` of a
   larger scene ``s`` (a camera that moves): zero wherever the receptive field stays in the view;
-- ``distance_to_frame`` and ``band_width``: how far from the frame an error map is nonzero.
+- ``distance_to_frame`` and ``band_width``: how far from the frame an error map exceeds the
+  rounding bound (``shiftlab.metrics.equivariance_bound_map``).
 """
 
 from __future__ import annotations
@@ -151,14 +152,23 @@ def distance_to_frame(size: int | tuple[int, int]) -> torch.Tensor:
     return torch.minimum(d_rows[:, None], d_columns[None, :])
 
 
-def band_width(error: torch.Tensor, tol: float = 0.0) -> int:
+def band_width(error: torch.Tensor, tol: float | torch.Tensor = 0.0) -> int:
     """The smallest ``w`` with ``error <= tol`` at every pixel at distance ``>= w`` from the frame.
 
-    error: an ``(H, W)`` map of non-negative errors. 0 when the whole map is at most ``tol``;
-    ``w`` when the error reaches ``w`` rings in from the frame and no further.
+    error: an ``(H, W)`` map of non-negative errors; tol: one number, or an ``(H, W)`` map (the
+    rounding bound of each pixel, ``shiftlab.metrics.equivariance_bound_map``). 0 when the whole
+    map is within ``tol``; ``w`` when the error reaches ``w`` rings in from the frame and no
+    further.
     """
     error = _validate.image_tensor(error, "error", ranks=(2,))
-    tol = _validate.non_negative_float(tol, "tol")
+    if isinstance(tol, torch.Tensor):
+        if tol.shape != error.shape or not tol.is_floating_point():
+            raise ValueError(
+                f"tol must be a number or a float map of the shape of error, {tuple(error.shape)}"
+                f", got a {tol.dtype} tensor of shape {tuple(tol.shape)}"
+            )
+    else:
+        tol = _validate.non_negative_float(tol, "tol")
     wrong = distance_to_frame(tuple(error.shape))[error.abs() > tol]
     return int(wrong.max()) + 1 if wrong.numel() else 0
 

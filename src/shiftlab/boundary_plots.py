@@ -178,7 +178,7 @@ def _place_band(outline: Rectangle, shape: tuple[int, ...], band: int | None) ->
 
 def _colourbar(fig: Figure, artist: AxesImage, **where: Any) -> None:
     bar = fig.colorbar(artist, **where)
-    bar.set_label("relative error (black: exactly 0)", fontsize=10)
+    bar.set_label("relative error (black: 0)", fontsize=10)
     bar.ax.tick_params(labelsize=9)
 
 
@@ -192,7 +192,7 @@ def band_heatmaps(
     """Error maps (relative, in ``[0, 1]``) on a log colour scale, rows x columns.
 
     ``bands[c]`` outlines, in every map of column ``c``, the pixels at distance ``>= bands[c]``
-    from the frame: where the error should be exactly 0.
+    from the frame: where the error should be 0 (up to rounding).
     """
     if not rows:
         raise ValueError("rows must name at least one row")

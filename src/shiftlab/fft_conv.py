@@ -14,16 +14,21 @@ the discrete Fourier transform turns into a product at every frequency:
     ŷ[o] = Σ_c conj(K̂[o, c]) · x̂[c].
 
 Mathematically ``fft_conv2d`` and the direct ``conv2d`` are the same map, so both commute with
-circular shifts. Numerically they differ: the direct sum multiplies the same numbers in the same
-order at every pixel, while the FFT mixes all pixels, so its rounding depends on where the content
-sits and the equivariance error is a few machine epsilons instead of zero.
+circular shifts. Numerically they differ: the direct sum adds at most ``C k_h k_w`` products per
+pixel, while the FFT mixes all pixels, so its rounding depends on where the content sits.
+``fft_equivariance_bound`` says how much: an FFT of ``N`` points passes every value through
+``log2 N`` butterfly stages, each rounding by at most ``η ≈ (1 + 4√2) u``, so its relative error
+is at most about ``η log2 N`` (Higham 2002, §24.1).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from shiftlab.layers import image_and_filter
+from shiftlab.metrics import unit_roundoff
 
 
 def fft_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -48,3 +53,39 @@ def fft_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     )
     y = torch.fft.irfft2(spectrum, s=(height, width))
     return y[0, 0] if single else y
+
+
+def fft_equivariance_bound(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The largest relative equivariance error rounding can give ``fft_conv2d(x, weight)``.
+
+    Both sides of ``fft_conv2d(T_t x) = T_t fft_conv2d(x)`` use the same filter spectrum ``K̂``
+    (rounded, but the same map on both sides), so only the rounding of the image's FFT, of the
+    products and their sum over the channels, and of the inverse FFT differ. With
+    ``a = η log2(HW)``, ``η = u + γ_4 (√2 + u)`` the error of one butterfly stage, and
+    ``s_o = Σ_c ‖x_c‖ max |K̂_oc|`` (which bounds ``‖y_o‖``), each side is off by at most
+    ``(2 a + (C + 3) u) s_o`` in output channel ``o``; the bound is twice that, relative to
+    ``‖y‖``. This is Higham's bound for radix-2 FFTs (Theorem 24.2); the mixed-radix and
+    Bluestein FFTs that libraries use for other sizes have bounds of the same form.
+    x, weight: as for ``fft_conv2d``; returns one bound per sample, shape ``(N,)`` (0-dim for a
+    single image).
+    """
+    x, weight, single = image_and_filter(x, weight)
+    height, width = x.shape[-2:]
+    k_h, k_w = weight.shape[-2:]
+    if k_h > height or k_w > width:
+        raise ValueError(
+            f"weight must fit in the image {(height, width)}, got a {k_h}x{k_w} kernel"
+        )
+    u = unit_roundoff(x.dtype)
+    eta = u + 4 * u / (1 - 4 * u) * (2**0.5 + u)
+    per_side = 2 * eta * math.log2(height * width) + (x.shape[1] + 3) * u
+    kernel = torch.zeros(*weight.shape[:2], height, width, dtype=x.dtype)
+    kernel[..., :k_h, :k_w] = weight
+    spectrum_max = torch.fft.fft2(kernel).abs().amax(dim=(-2, -1))  # (O, C)
+    image_norms = torch.linalg.vector_norm(x, dim=(-2, -1))  # (N, C)
+    scale = torch.linalg.vector_norm(image_norms @ spectrum_max.T, dim=1)  # (N,)
+    y = fft_conv2d(x, weight)
+    norms = torch.linalg.vector_norm(y.flatten(1), dim=1)
+    bound = 2 * per_side * scale / torch.where(norms == 0, torch.ones_like(norms), norms)
+    bound = torch.where(norms == 0, torch.full_like(bound, float("inf")), bound)
+    return bound[0] if single else bound

@@ -50,15 +50,17 @@ def rotation_average(weight: torch.Tensor) -> torch.Tensor:
     """The average of a kernel over the four quarter turns, ``(1/4) Σ_{k=0}^{3} R^k w``.
 
     weight: ``(k, k)`` or a filter bank ``(O, C, k, k)`` with square filters; returns the same
-    shape, with ``rotate90(result) == result`` up to rounding. An oriented filter (an edge
-    detector) averages to zero: its rotations cancel.
+    shape, with ``rotate90(result) == result`` bit for bit: the four values of each orbit of
+    taps are added in sorted order, so every tap of the orbit gets the same rounded sum, on
+    every CPU. An oriented filter (an edge detector) averages to zero: its rotations cancel.
     """
     weight = _validate.image_tensor(weight, "weight")
     if weight.shape[-2] != weight.shape[-1]:
         raise ValueError(
             f"weight must have square filters (k, k), got shape {tuple(weight.shape)}"
         )
-    return sum(rotate90(weight, k) for k in range(4)) / 4
+    orbit = torch.stack([rotate90(weight, k) for k in range(4)]).sort(dim=0).values
+    return (((orbit[0] + orbit[1]) + orbit[2]) + orbit[3]) / 4
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,15 @@ circular shifts, so an equivariant network can compute it. Here it is computed t
 - ``local_max_map``: the definition (circular padding, so it is exact on the torus);
 - ``hand_built_detector``: a CNN with fixed weights, 8 difference filters ``x_n - x_c``, a ReLU
   and a sum: ``s(x) = Σ_n relu(x_n - x_c)`` is 0 exactly when the centre is the maximum;
-- ``LocalMaxNet``: the same shape of CNN with learned weights (``train_detector``).
+- ``LocalMaxNet``: the same shape of CNN with learned weights (``train_detector``), several
+  independently seeded copies trained side by side.
 
-``WindowNet`` is the small network of the reader's question: two 2 x 2 same-padded convolutions
-on a 3 x 3 window and a dense layer; with ``invariant=True`` it is made invariant to circular
-shifts of the window (circular padding and a global average pool), which no training can undo.
+``WindowNet`` is the small network of the reader's question (chapter 2): two 2 x 2 same-padded
+convolutions on a 3 x 3 window and a dense layer, with one of three heads: ``"flatten"`` (a
+flatten before the dense layer: one answer per window), ``"per pixel"`` (the reader's Keras model
+as written, without a flatten: the dense layer acts on the channels of every pixel, a 1 x 1
+convolution, one answer per pixel) and ``"invariant"`` (circular padding and a global average
+pool: the same logits for every circular shift of the window, which no training can undo).
 """
 
 from __future__ import annotations
@@ -71,21 +75,33 @@ def hand_built_detector(x: torch.Tensor) -> torch.Tensor:
 
 class LocalMaxNet(nn.Module):
     """``logit = w_2 ⋆ relu(w_1 ⋆ x + b_1) + b_2``: a 3 x 3 layer of ``hidden`` channels and a
-    1 x 1 read-out, circular padding, so the logit map is shift equivariant. ``(N, 1, H, W)``."""
+    1 x 1 read-out, circular padding, so the logit map is shift equivariant.
 
-    def __init__(self, hidden: int = 16, *, seed: int = 0) -> None:
+    ``copies`` independent detectors side by side: copy ``k`` starts from the weights of
+    ``LocalMaxNet(hidden, seed=seed + k)`` and shares nothing with the others, so training them
+    together (``train_detector``) trains each as if alone. x: ``(N, 1, H, W)``; returns the
+    logits ``(N, copies, H, W)``.
+    """
+
+    def __init__(self, hidden: int = 16, *, seed: int = 0, copies: int = 1) -> None:
         super().__init__()
-        hidden = _validate.positive_int(hidden, "hidden")
-        generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
-        self.w1 = nn.Parameter(torch.randn(hidden, 1, 3, 3, generator=generator) / 3)
-        self.b1 = nn.Parameter(torch.zeros(hidden))
-        self.w2 = nn.Parameter(torch.randn(1, hidden, 1, 1, generator=generator)
-                               / math.sqrt(hidden))
-        self.b2 = nn.Parameter(torch.zeros(1))
+        self.hidden = _validate.positive_int(hidden, "hidden")
+        self.copies = _validate.positive_int(copies, "copies")
+        seed = _validate.integer(seed, "seed")
+        first, second = [], []
+        for k in range(self.copies):
+            generator = torch.Generator().manual_seed(seed + k)
+            first.append(torch.randn(hidden, 1, 3, 3, generator=generator) / 3)
+            second.append(torch.randn(hidden, generator=generator) / math.sqrt(hidden))
+        self.w1 = nn.Parameter(torch.cat(first))            # (copies · hidden, 1, 3, 3)
+        self.b1 = nn.Parameter(torch.zeros(self.copies * hidden))
+        self.w2 = nn.Parameter(torch.stack(second))          # (copies, hidden): 1 x 1 read-outs
+        self.b2 = nn.Parameter(torch.zeros(self.copies))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = torch.relu(conv2d(x, self.w1, padding="circular") + self.b1[:, None, None])
-        return conv2d(hidden, self.w2, padding="circular") + self.b2[:, None, None]
+        hidden = hidden.unflatten(1, (self.copies, self.hidden))  # (N, copies, hidden, H, W)
+        return torch.einsum("nkchw,kc->nkhw", hidden, self.w2) + self.b2[:, None, None]
 
 
 def train_detector(
@@ -94,7 +110,10 @@ def train_detector(
 ) -> list[float]:
     """Fit a per-pixel detector: Adam on the whole batch, binary cross-entropy of the logits.
 
-    images: ``(N, 1, H, W)``; targets: a bool map of the same shape. Returns the loss per step.
+    images: ``(N, 1, H, W)``; targets: a bool map of the same shape. ``net`` returns logits
+    ``(N, K, H, W)`` for ``K`` independent detectors (``LocalMaxNet(copies=K)``); the loss is the
+    sum of their mean losses, so each gets the gradient it would get alone (Adam treats every
+    weight on its own). Returns the loss per step, per detector (the mean over the K).
     """
     images = _validate.image_tensor(images, "images", ranks=(4,))
     if not isinstance(targets, torch.Tensor) or targets.shape != images.shape:
@@ -105,12 +124,35 @@ def train_detector(
     labels = targets.to(images.dtype)
     history = []
     for _ in range(steps):
-        loss = F.binary_cross_entropy_with_logits(net(images), labels)
+        logits = net(images)
+        per_pixel = F.binary_cross_entropy_with_logits(
+            logits, labels.expand_as(logits), reduction="none")
+        loss = per_pixel.mean(dim=(0, 2, 3)).sum()  # one mean loss per detector, summed
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        history.append(loss.item())
+        history.append(loss.item() / logits.shape[1])
     return history
+
+
+def detector_scores(logits: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Pixel accuracy and recall (the share of true maxima found) of each detector.
+
+    logits: ``(N, K, H, W)`` from ``K`` detectors; truth: the bool map ``(N, 1, H, W)``.
+    Returns ``{"accuracy": (K,), "recall": (K,)}``; a pixel is found where its logit is > 0.
+    """
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 4:
+        raise ValueError(f"logits must be an (N, K, H, W) tensor, got {logits!r:.60}")
+    if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool or (
+            truth.shape != (len(logits), 1, *logits.shape[2:])):
+        raise ValueError(
+            f"truth must be a bool tensor of shape {(len(logits), 1, *logits.shape[2:])}, got "
+            f"{truth!r:.60}"
+        )
+    found = logits > 0
+    accuracy = (found == truth).double().mean(dim=(0, 2, 3))
+    recall = (found & truth).double().sum(dim=(0, 2, 3)) / truth.double().sum()
+    return {"accuracy": accuracy, "recall": recall}
 
 
 def centred_windows(n: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,29 +177,39 @@ def centred_windows(n: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
     return flat.reshape(n, 1, 3, 3), labels
 
 
-class WindowNet(nn.Module):
-    """The reader's network for 3 x 3 windows, ``(N, 1, 3, 3) -> (N, 2)`` logits:
+WINDOW_HEADS = ("flatten", "per pixel", "invariant")
+"""The heads of ``WindowNet``: one answer per window, one per pixel, or shift invariant."""
 
-        conv 2x2 (c_1) -> ReLU -> conv 2x2 (c_2) -> ReLU -> flatten -> linear
+
+class WindowNet(nn.Module):
+    """The reader's network for 3 x 3 windows:
+
+        conv 2x2 (c_1) -> ReLU -> conv 2x2 (c_2) -> ReLU -> head
 
     with 'same' zero padding (a 2 x 2 filter gets its one zero row and column after the image,
-    as in Keras). ``invariant=True`` pads circularly and replaces the flatten with a global
-    average pool: the logits are then the same for every circular shift of the window.
+    as in Keras), and one of the ``WINDOW_HEADS``:
+
+    - ``"flatten"``: flatten, then a dense layer: logits ``(N, 2)``;
+    - ``"per pixel"``: the model as the reader wrote it, a dense layer on a ``(3, 3, c_2)``
+      tensor without a flatten, which Keras applies to the channels of each pixel: a 1 x 1
+      convolution, logits ``(N, 2, 3, 3)``, one answer per pixel;
+    - ``"invariant"``: circular padding and a global average pool before the dense layer:
+      logits ``(N, 2)``, the same for every circular shift of the window.
     """
 
-    def __init__(self, channels: tuple[int, int] = (128, 64), *, invariant: bool = False,
+    def __init__(self, channels: tuple[int, int] = (128, 64), *, head: str = "flatten",
                  seed: int = 0) -> None:
         super().__init__()
         c_1, c_2 = (_validate.positive_int(c, "channels") for c in channels)
+        self.head_kind = _validate.one_of(head, "head", WINDOW_HEADS)
         generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
-        self.invariant = bool(invariant)
-        self.padding = "circular" if self.invariant else "same"
+        self.padding = "circular" if head == "invariant" else "same"
         # He initialisation, as in shiftlab.models.ConvNet.
         self.w1 = nn.Parameter(torch.randn(c_1, 1, 2, 2, generator=generator) * math.sqrt(0.5))
         self.w2 = nn.Parameter(torch.randn(c_2, c_1, 2, 2, generator=generator)
                                * math.sqrt(2 / (4 * c_1)))
         self.b1, self.b2 = nn.Parameter(torch.zeros(c_1)), nn.Parameter(torch.zeros(c_2))
-        inputs = c_2 if self.invariant else 9 * c_2
+        inputs = 9 * c_2 if head == "flatten" else c_2
         self.head = nn.Linear(inputs, 2)
         with torch.no_grad():
             bound = 1 / math.sqrt(inputs)
@@ -174,14 +226,20 @@ class WindowNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
-        return self.head(global_avg_pool(h) if self.invariant else h.flatten(1))
+        if self.head_kind == "flatten":
+            return self.head(h.flatten(1))
+        if self.head_kind == "invariant":
+            return self.head(global_avg_pool(h))
+        return self.head(h.movedim(1, -1)).movedim(-1, 1)  # the dense layer at every pixel
 
 
 __all__ = [
     "NEIGHBOURS",
+    "WINDOW_HEADS",
     "LocalMaxNet",
     "WindowNet",
     "centred_windows",
+    "detector_scores",
     "difference_filters",
     "hand_built_detector",
     "local_max_map",

@@ -1,4 +1,4 @@
-"""Measures of equivariance and invariance.
+"""Measures of equivariance and invariance, and what "exact" means in floating point.
 
 For a map ``f``, an input transformation ``g`` and an output transformation ``g'``:
 
@@ -6,35 +6,127 @@ For a map ``f``, an input transformation ``g`` and an output transformation ``g'
     invariance error    the same with g' = identity:  ‖f(g x) − f(x)‖ / ‖f(x)‖
 
 ``f`` is equivariant when ``e(x) = 0`` for every ``x`` and invariant when the invariance error is 0.
-In floating point, "= 0" means "no larger than rounding": a relative error of a few machine
-epsilons (float32: ε ≈ 1.2e-7, float64: ε ≈ 2.2e-16). ``exact_tolerance`` fixes the number we call
-exact (64 ε), and ``fraction_exact`` counts the samples that meet it.
+A computer rounds every addition, and a CPU may add the terms of a sum in another order than the
+next CPU, so "= 0" is portable only in two cases:
+
+- the data make every partial sum exact (small integers held in floats): the two sides are then
+  equal bit for bit on every CPU;
+- otherwise "= 0" means "no larger than rounding can make it". A sum of ``n`` terms computed in
+  any order is within ``γ_n Σ|terms|`` of the exact sum, ``γ_n = n u / (1 − n u)`` with the unit
+  roundoff ``u = ε / 2`` (Higham 2002, §3.1): ``rounding_bound``. Both sides of a law are
+  rounded, so they may differ by twice that (``equivariance_bound``, ``equivariance_bound_map``).
+  For a network of sums, ReLUs and max pools, ``Σ|terms|`` of its output is bounded by the same
+  network with every parameter and pixel replaced by its absolute value
+  (``magnitude_network``), and ``n`` by the number of terms of all its sums together.
+
+``exact_tolerance`` is that bound for a relative error when the terms do not cancel: ``2 γ_64``,
+about 64 ε. ``fraction_exact`` counts the samples within a tolerance (a number, or one per sample).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
+from torch import nn
 
 from shiftlab import _validate
 from shiftlab.transforms import Identity
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
-EXACT_ULPS = 64
-"""A law holds "exactly" when its relative error is at most ``EXACT_ULPS`` machine epsilons."""
+EXACT_TERMS = 64
+"""``exact_tolerance`` by default covers two roundings of sums of up to this many terms."""
 
 
-def exact_tolerance(dtype: torch.dtype) -> float:
-    """The largest relative error still called exact in ``dtype``: ``64 ε``.
+def unit_roundoff(dtype: torch.dtype) -> float:
+    """``u = ε / 2``, the largest relative error of one rounded operation in ``dtype``.
 
-    float32: 7.6e-6, float64: 1.4e-14. Rounding in a convolution of a few dozen terms stays far
-    below; a law that is broken (a misplaced pixel, a lost border) is far above.
+    float32: 6.0e-8, float64: 1.1e-16.
     """
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
-    return EXACT_ULPS * torch.finfo(dtype).eps
+    return torch.finfo(dtype).eps / 2
+
+
+def _gamma(terms: int, dtype: torch.dtype) -> float:
+    """``γ_n = n u / (1 − n u)``: the relative error bound of a sum of ``n`` terms."""
+    nu = terms * unit_roundoff(dtype)
+    if nu >= 0.5:
+        raise ValueError(
+            f"terms = {terms} is too many for a rounding bound in {dtype} (n u must stay below "
+            "1/2)"
+        )
+    return nu / (1 - nu)
+
+
+def exact_tolerance(dtype: torch.dtype, terms: int = EXACT_TERMS) -> float:
+    """The largest relative error still called exact: ``2 γ_n``, both sides of a law rounded.
+
+    It is the bound of ``equivariance_bound`` for sums of ``terms`` terms that do not cancel
+    (``Σ|terms| = |Σ terms|``); with the default 64 terms about 64 ε: float32 7.6e-6,
+    float64 1.4e-14. A law that is broken (a misplaced pixel, a lost border) misses by far more.
+    Where terms cancel, or sums are longer, compute the bound with ``equivariance_bound``.
+    """
+    terms = _validate.positive_int(terms, "terms")
+    return 2 * _gamma(terms, dtype)
+
+
+def rounding_bound(magnitude: torch.Tensor, terms: int) -> torch.Tensor:
+    """``γ_n · magnitude``: how far a computed sum of ``n = terms`` terms can be from the exact sum.
+
+    ``|fl(Σ a_i) − Σ a_i| ≤ γ_n Σ |a_i|`` whatever the order of the additions, with
+    ``γ_n = n u / (1 − n u)`` (Higham 2002, §3.1; products ``w·x`` count as terms, they are
+    rounded once). magnitude: ``Σ |a_i|`` per output, any shape, in the dtype of the computation;
+    returns a tensor of its shape. For a chain of sums (a network), ``magnitude`` is the output
+    of ``magnitude_network`` and ``terms`` the number of terms of all the sums along the way.
+    """
+    if not isinstance(magnitude, torch.Tensor) or not magnitude.is_floating_point():
+        raise TypeError(f"magnitude must be a floating-point torch.Tensor, got {magnitude!r:.60}")
+    if bool((magnitude < 0).any()) or not bool(torch.isfinite(magnitude).all()):
+        raise ValueError("magnitude must be finite and non-negative (a sum of absolute values)")
+    terms = _validate.positive_int(terms, "terms")
+    return _gamma(terms, magnitude.dtype) * magnitude
+
+
+def sequential_sum(values: torch.Tensor, order: torch.Tensor | None = None) -> torch.Tensor:
+    """Each row of ``values`` summed one term at a time, in the column ``order`` (default left to
+    right): ``((a_0 + a_1) + a_2) + ...``. The order is the caller's, not the library's, so the
+    result is the same on every CPU. values: ``(N, n)``; returns ``(N,)``.
+    """
+    if not isinstance(values, torch.Tensor) or not values.is_floating_point():
+        raise TypeError(f"values must be a floating-point torch.Tensor, got {values!r:.60}")
+    if values.dim() != 2 or values.shape[1] == 0:
+        raise ValueError(f"values must have shape (N, n) with n >= 1, got {tuple(values.shape)}")
+    n = values.shape[1]
+    if order is None:
+        order = torch.arange(n)
+    elif not isinstance(order, torch.Tensor) or sorted(order.tolist()) != list(range(n)):
+        raise ValueError(f"order must be a permutation of 0 ... {n - 1}, got {order!r:.60}")
+    total = torch.zeros(len(values), dtype=values.dtype)
+    for column in order.tolist():
+        total = total + values[:, column]
+    return total
+
+
+def magnitude_network(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` with every parameter replaced by its absolute value.
+
+    For a network of sums (convolutions, linear layers, biases, averages), ReLUs and max pools,
+    ``magnitude_network(net)(x.abs())`` bounds, at every output, the sum of the absolute values of
+    the terms the network adds: ``|W| M + |b|`` layer by layer (a ReLU or a max of non-negative
+    numbers changes nothing). Rounding then moves each output by at most
+    ``rounding_bound(M, n)``, ``n`` the number of terms of all the sums together, to first order
+    in u. ``net`` itself is not changed.
+    """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    magnitude = copy.deepcopy(net)
+    with torch.no_grad():
+        for parameter in magnitude.parameters():
+            parameter.abs_()
+    return magnitude
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor, *, batched: bool) -> torch.Tensor:
@@ -115,10 +207,76 @@ def invariance_error(
     return equivariance_error(f, x, g, Identity())
 
 
-def fraction_exact(errors: torch.Tensor, tol: float | None = None) -> float:
+def equivariance_bound_map(
+    magnitude: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    g: Transform,
+    terms: int,
+    g_out: Transform | None = None,
+) -> torch.Tensor:
+    """How far ``f(g x)`` and ``g' f(x)`` can differ by rounding alone, at every output entry:
+
+        γ_n · ( M(g |x|) + g' M(|x|) ),     n = terms
+
+    the rounding bound of each side (``rounding_bound``). magnitude: ``M``, the map ``f`` with
+    every weight replaced by its absolute value (``magnitude_network``; for one convolution,
+    ``lambda z: conv2d(z, w.abs(), ...)``); g, g_out: transformations that move pixels (shifts,
+    crops, rotations), ``g_out`` by default ``g``. Returns a tensor shaped like ``f(g x)``: where
+    ``|f(g x) − g' f(x)|`` exceeds it, the law is broken, on every CPU.
+    """
+    _validate.function(magnitude, "magnitude")
+    x = _validate.image_tensor(x)
+    _validate.function(g, "g")
+    g_out = g if g_out is None else _validate.function(g_out, "g_out")
+    terms = _validate.positive_int(terms, "terms")
+    with torch.no_grad():
+        moved = magnitude(g(x).abs())
+        still = g_out(magnitude(x.abs()))
+    if not isinstance(moved, torch.Tensor) or not isinstance(still, torch.Tensor) or (
+            moved.shape != still.shape):
+        raise ValueError(
+            f"M(g|x|) and g'(M(|x|)) must be tensors of one shape, got {_describe(moved)} and "
+            f"{_describe(still)}"
+        )
+    return rounding_bound(moved, terms) + rounding_bound(still, terms)
+
+
+def equivariance_bound(
+    f: Callable[[torch.Tensor], torch.Tensor],
+    magnitude: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    g: Transform,
+    terms: int,
+    g_out: Transform | None = None,
+) -> torch.Tensor:
+    """The largest equivariance error rounding alone can cause: ``‖B‖ / ‖f(x)‖``, with ``B`` the
+    ``equivariance_bound_map``. Shaped like ``equivariance_error(f, x, g, g_out)`` (one number per
+    sample for ``(N, C, H, W)`` inputs); an error above it is a broken law on every CPU.
+    """
+    _validate.function(f, "f")
+    bound = equivariance_bound_map(magnitude, x, g, terms, g_out)
+    with torch.no_grad():
+        fx = f(x)
+    if not isinstance(fx, torch.Tensor) or fx.shape != bound.shape:
+        raise ValueError(
+            f"f(x) must have the shape of M(x), {tuple(bound.shape)}, got {_describe(fx)}"
+        )
+    batched = x.dim() == 4
+    bound, fx = (bound.reshape(len(bound), -1), fx.reshape(len(fx), -1)) if batched else (
+        bound.ravel(), fx.ravel())
+    dim = 1 if batched else 0
+    num = torch.linalg.vector_norm(bound, dim=dim)
+    den = torch.linalg.vector_norm(fx, dim=dim)
+    zero = den == 0
+    ratio = num / torch.where(zero, torch.ones_like(den), den)
+    return torch.where(zero & (num > 0), torch.full_like(ratio, float("inf")), ratio)
+
+
+def fraction_exact(errors: torch.Tensor, tol: float | torch.Tensor | None = None) -> float:
     """Fraction of the ``errors`` that are at most ``tol`` (default: ``exact_tolerance``).
 
-    errors: a tensor of relative errors, e.g. the per-sample output of ``equivariance_error``.
+    errors: a tensor of relative errors, e.g. the per-sample output of ``equivariance_error``;
+    tol: one number, or one per error (e.g. ``equivariance_bound``).
     Returns a Python float in ``[0, 1]``.
     """
     if not isinstance(errors, torch.Tensor):
@@ -127,7 +285,16 @@ def fraction_exact(errors: torch.Tensor, tol: float | None = None) -> float:
         raise TypeError(f"errors must have a floating-point dtype, got {errors.dtype}")
     if errors.numel() == 0:
         raise ValueError("errors must not be empty")
-    tol = exact_tolerance(errors.dtype) if tol is None else _validate.non_negative_float(tol, "tol")
+    if tol is None:
+        tol = exact_tolerance(errors.dtype)
+    elif isinstance(tol, torch.Tensor):
+        if tol.shape != errors.shape or not tol.is_floating_point() or bool((tol < 0).any()):
+            raise ValueError(
+                f"tol must be a number or a non-negative float tensor of the shape of errors, "
+                f"{tuple(errors.shape)}, got {_describe(tol)}"
+            )
+    else:
+        tol = _validate.non_negative_float(tol, "tol")
     return (errors <= tol).double().mean().item()
 
 
@@ -141,18 +308,22 @@ def symmetry_table(
     functions: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
     x: torch.Tensor,
     transforms: Sequence[Transform],
+    tol: float | None = None,
 ) -> dict[str, dict[str, float | None]]:
     """Measure each function on every (sample, transform) pair of ``x`` and ``transforms``.
 
     Returns ``{name: row}`` with the fraction of pairs on which the function is exactly
-    invariant and exactly equivariant (``g' = g``), and the largest invariance and equivariance
-    error. The equivariance entries are ``None`` where the output has no spatial axes to shift.
+    invariant and exactly equivariant (``g' = g``): error at most ``tol``, by default
+    ``exact_tolerance``; ``tol=0`` asks for bit-for-bit equality, portable when the data make
+    every sum exact (small integers). Also the largest invariance and equivariance error. The
+    equivariance entries are ``None`` where the output has no spatial axes to shift.
     """
     if not functions:
         raise ValueError("functions must name at least one function")
     if not transforms:
         raise ValueError("transforms must not be empty")
     x = _validate.image_tensor(x)
+    tol = exact_tolerance(x.dtype) if tol is None else _validate.non_negative_float(tol, "tol")
     table: dict[str, dict[str, float | None]] = {}
     for name, f in functions.items():
         invariance = torch.cat([invariance_error(f, x, g).reshape(-1) for g in transforms])
@@ -164,8 +335,10 @@ def symmetry_table(
             else None
         )
         table[name] = {
-            "exactly invariant": fraction_exact(invariance),
-            "exactly equivariant": None if equivariance is None else fraction_exact(equivariance),
+            "exactly invariant": fraction_exact(invariance, tol),
+            "exactly equivariant": (
+                None if equivariance is None else fraction_exact(equivariance, tol)
+            ),
             "max invariance error": invariance.max().item(),
             "max equivariance error": None if equivariance is None else equivariance.max().item(),
         }

@@ -74,7 +74,8 @@ def show_images(
 def error_bars(
     errors: Mapping[str, Mapping[str, float]], tolerance: float, *, title: str = ""
 ) -> Figure:
-    """Grouped bars of relative errors on a log axis, with the "exact" tolerance as a line.
+    """Grouped bars of relative errors on a log axis, with the "exact" tolerance as a line
+    (``tolerance=0``: bit-for-bit equality, for integer-valued data; no line, a label).
 
     errors: ``{function name: {measure name: error}}``, e.g. invariance and equivariance error.
     An error of exactly 0 is drawn at ``ZERO_ON_LOG_AXIS`` and labelled 0; ``None`` (a measure
@@ -98,9 +99,13 @@ def error_bars(
                 bar.set_alpha(0)
             ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=8)
-    ax.axhline(tolerance, color="black", linestyle="--", linewidth=1)
-    ax.annotate(f"exact: ≤ {tolerance:.1e}", (len(names) - 0.5, tolerance), ha="right",
-                va="bottom", fontsize=9)
+    if tolerance > 0:
+        ax.axhline(tolerance, color="black", linestyle="--", linewidth=1)
+        ax.annotate(f"exact: ≤ {tolerance:.1e}", (len(names) - 0.5, tolerance), ha="right",
+                    va="bottom", fontsize=9)
+    else:  # integer data: exact means an error of 0, bit for bit
+        ax.annotate("exact: error 0, bit for bit", (len(names) - 0.5, ZERO_ON_LOG_AXIS * 30),
+                    ha="right", va="bottom", fontsize=9)
     ax.set_yscale("log")
     ax.set_ylim(ZERO_ON_LOG_AXIS / 10, 100)
     ax.set_xticks(np.arange(len(names)), [textwrap.fill(name, 14) for name in names], fontsize=9)

@@ -29,6 +29,7 @@ import torch
 from matplotlib.figure import Figure
 
 from shiftlab import _validate
+from shiftlab.metrics import rounding_bound
 from shiftlab.plotting import PANEL_INCHES, image_panel
 from shiftlab.transforms import shift
 
@@ -199,6 +200,31 @@ def shifted_copy_error(f: Image, x: torch.Tensor, t: tuple[int, int]) -> torch.T
     return _copy_errors(moved, fx, batched).amin(dim=0)
 
 
+def shifted_copy_bound(
+    f: Image, magnitude: Image, x: torch.Tensor, t: tuple[int, int], terms: int
+) -> torch.Tensor:
+    """The largest ``shifted_copy_error`` that rounding alone can cause:
+
+        γ_n ( ‖M(T_t |x|)‖ + ‖M(|x|)‖ ) / ‖f(x)‖,     n = terms
+
+    with ``M = magnitude``, ``f`` with every weight replaced by its absolute value
+    (``shiftlab.metrics.magnitude_network``). Where the output of the shifted input is a shifted
+    copy in exact arithmetic, the measured error is at most this, on every CPU. Shaped like
+    ``shifted_copy_error(f, x, t)``. For pure data movement (``downsample``) use 0: nothing is
+    rounded.
+    """
+    _validate.function(magnitude, "magnitude")
+    _, fx, batched = _moved_and_reference(f, x, t)
+    terms = _validate.positive_int(terms, "terms")
+    with torch.no_grad():
+        m_moved, m_still = magnitude(shift(x, t).abs()), magnitude(x.abs())
+    space = tuple(range(1 if batched else 0, fx.dim()))
+    norms = [torch.linalg.vector_norm(v, dim=space) for v in (m_moved, m_still, fx)]
+    reference = torch.where(norms[2] == 0, torch.ones_like(norms[2]), norms[2])
+    bound = rounding_bound(norms[0] + norms[1], terms) / reference
+    return torch.where(norms[2] == 0, torch.full_like(bound, float("inf")), bound)
+
+
 def best_output_shift(f: Image, x: torch.Tensor, t: tuple[int, int]) -> tuple[int, int]:
     """The output shift ``q`` that brings ``f(x)`` closest to ``f(T_t x)``, for one ``(H, W)`` x.
 
@@ -211,16 +237,49 @@ def best_output_shift(f: Image, x: torch.Tensor, t: tuple[int, int]) -> tuple[in
 
 
 def zone_plate(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The test pattern of aliasing: rings ``cos(π r² / (√2 size))``, shape ``(size, size)``.
+    """The test pattern of aliasing: rings ``cos(π (x² + y²) / (√2 size))``, ``(size, size)``.
 
-    ``r`` is the distance from the centre. The local frequency ``√2 π r / size`` (radians per
-    pixel) reaches π, the most a pixel grid can carry, only in the corners; a stride-2 grid
-    carries at most π/2, so it aliases the rings beyond ``r = size / (2√2)``.
+    ``(x, y)`` is the position relative to the centre. The rings' local frequency along the
+    columns is ``√2 π |x| / size`` radians per pixel, along the rows ``√2 π |y| / size``: at
+    most ``π / √2`` at the edges, below the ``π`` a pixel grid can carry. A stride-2 grid carries
+    at most ``π / 2`` along each axis, so it aliases the rings wherever ``|x|`` or ``|y|``
+    exceeds ``size / (2√2)`` (``aliased_region``): outside a square, not a disc.
     """
     size = _validate.positive_int(size, "size")
     index = torch.arange(size, dtype=torch.float64) - size / 2
     squared = index[:, None] ** 2 + index[None, :] ** 2
     return torch.cos(torch.pi * squared / (2**0.5 * size)).to(dtype)
+
+
+def aliased_region(size: int, s: int = 2) -> torch.Tensor:
+    """Where a stride-``s`` grid aliases ``zone_plate(size)``: a bool ``(size, size)`` map, True
+    where ``|x|`` or ``|y|`` (from the centre) exceeds ``size / (s √2)``, the distance at which
+    the rings' frequency along that axis passes ``π / s``. The outside of a square."""
+    size = _validate.positive_int(size, "size")
+    s = _validate.positive_int(s, "s")
+    offset = (torch.arange(size, dtype=torch.float64) - size / 2).abs()
+    beyond = offset > size / (s * 2**0.5)
+    return beyond[:, None] | beyond[None, :]
+
+
+def above_nyquist(x: torch.Tensor, s: int) -> torch.Tensor:
+    """The part of ``x`` that a stride-``s`` grid cannot carry: ``x`` minus its ideal low-pass.
+
+    The low-pass keeps, in the discrete Fourier transform of each ``(H, W)`` image, the
+    frequencies of at most ``π / s`` radians per pixel along each axis (the Nyquist frequency
+    of the grid ``sZ x sZ``) and removes the rest; what it removes is what folds back, as
+    aliasing, when the image is downsampled by ``s``. x: ``(H, W)`` or ``(N, C, H, W)`` with
+    sides that are multiples of ``2 s``; returns the same shape.
+    """
+    s = _validate.positive_int(s, "s")
+    x = _grid_image(x, 2 * s)
+    if not x.is_floating_point():
+        raise TypeError(f"x must have a floating-point dtype, got {x.dtype}")
+    height, width = x.shape[-2:]
+    rows = torch.fft.fftfreq(height, dtype=torch.float64).abs() <= 1 / (2 * s)
+    columns = torch.fft.fftfreq(width, dtype=torch.float64).abs() <= 1 / (2 * s)
+    low = torch.fft.ifft2(torch.fft.fft2(x) * (rows[:, None] & columns[None, :])).real
+    return x - low.to(x.dtype)
 
 
 def stride_explorer(

@@ -58,9 +58,10 @@ def _dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
     _validate.image_tensor(images, "images", ranks=(4,))
     if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
         raise TypeError(f"labels must be a tensor of dtype torch.long, got {labels!r:.60}")
-    if labels.shape != (len(images),):
+    if labels.dim() not in (1, 3) or len(labels) != len(images):
         raise ValueError(
-            f"labels must have shape ({len(images)},), one per image, got {tuple(labels.shape)}"
+            f"labels must have shape ({len(images)},), one per image, or ({len(images)}, H', W'),"
+            f" one per output pixel, got {tuple(labels.shape)}"
         )
 
 
@@ -139,8 +140,10 @@ def train(
 ) -> list[float]:
     """Fit ``model`` to ``(images, labels)``; return the mean training loss of every epoch.
 
-    images: ``(N, C, H, W)``; labels: ``(N,)`` class indices (``torch.long``). Only the
-    parameters with ``requires_grad`` are trained. Full-batch Adam for ``T`` steps is
+    images: ``(N, C, H, W)``; labels: ``(N,)`` class indices (``torch.long``) for a model that
+    returns ``(N, K)`` logits, or ``(N, H', W')`` for one that returns a logit map
+    ``(N, K, H', W')`` (the loss is then the mean over the pixels). Only the parameters with
+    ``requires_grad`` are trained. Full-batch Adam for ``T`` steps is
     ``epochs=T, batch_size=N, optimizer="adam"``.
     """
     _dataset(images, labels)
@@ -163,14 +166,15 @@ def train(
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The predicted class of each image, ``(N,)``: the index of the largest logit."""
+    """The predicted class of each image, ``(N,)``, or of each output pixel, ``(N, H', W')``:
+    the index of the largest logit."""
     _validate.image_tensor(images, "images", ranks=(4,))
     model.eval()
     return model(images).argmax(dim=1)
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of images classified correctly, in ``[0, 1]``."""
+    """Fraction of images (or of output pixels, for per-pixel labels) classified correctly."""
     _dataset(images, labels)
     return (predict(model, images) == labels).double().mean().item()
 

@@ -106,6 +106,25 @@ def crop_shift(x: torch.Tensor, t: tuple[int, int], margin: int) -> torch.Tensor
     return x[..., top : top + height, left : left + width]
 
 
+def align_peak_to_even(x: torch.Tensor) -> torch.Tensor:
+    """Move ``x`` one column to the left when its largest pixel sits in an odd column.
+
+    ``f(x) = T_(0, -p) x`` with ``p = (column of the largest pixel) mod 2``; x: ``(H, W)``, of
+    even width (so that a shift by one column always changes the parity). A shift of the input
+    comes out as a shift of the output, ``f(T_t x) = T_q f(x)``, but by a
+    ``q`` that depends on ``x`` (on ``p``): ``f`` follows every shift, and yet it is not
+    equivariant, because no output transformation fixed by ``t`` alone works (chapter 1).
+    Adaptive polyphase sampling picks its samples the same way.
+    """
+    x = _image(x)
+    if x.dim() != 2:
+        raise ValueError(f"x must have shape (H, W), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must have a floating-point dtype, got {x.dtype}")
+    column = int(x.argmax()) % x.shape[-1]
+    return shift(x, (0, -(column % 2)))
+
+
 @dataclass(frozen=True)
 class Shift:
     """The circular shift ``T_t`` as a callable: ``Shift(1, 2)(x) == shift(x, (1, 2))``."""

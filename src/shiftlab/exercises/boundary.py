@@ -24,7 +24,7 @@ from shiftlab.data import gaussian_images, sample_image
 from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
 from shiftlab.exercises.convolution import _close, _randint
 from shiftlab.layers import conv2d
-from shiftlab.metrics import relative_error
+from shiftlab.metrics import equivariance_bound_map, magnitude_network, relative_error
 from shiftlab.models import ConvNet, ConvNetConfig
 from shiftlab.position import (
     LinearReadout,
@@ -34,6 +34,7 @@ from shiftlab.position import (
     pixel_features,
     r2_score,
 )
+from shiftlab.transforms import CropShift
 
 
 def _pad_conv(x: torch.Tensor, w: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
@@ -215,32 +216,39 @@ def check_receptive_field(receptive_field_size: Callable, *, seed: int = 0,
 
 
 def _synthetic_band(size: tuple[int, int], width: int,
-                    generator: torch.Generator) -> torch.Tensor:
-    """An error map that is nonzero only within ``width`` of the frame, with a nonzero pixel on
-    the deepest ring at a random side and some zeros inside the band."""
+                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """An error map ``(H, W)`` and its rounding bound: above the bound only within ``width`` of
+    the frame, with an error above it on the deepest ring at a random side and some errors
+    below it inside the band; everywhere else "rounding noise" between 0 and the bound."""
     distance = distance_to_frame(size)
+    bound = 1e-12 * (1 + torch.rand(*size, generator=generator, dtype=torch.float64))
+    noise = bound * torch.rand(*size, generator=generator, dtype=torch.float64)
     error = torch.rand(*size, generator=generator, dtype=torch.float64)
     error[torch.rand(*size, generator=generator) < 0.3] = 0
-    error[distance >= width] = 0
+    error = torch.where(distance >= width, noise, torch.maximum(error, noise))
     if width:
         ring = torch.nonzero(distance == width - 1)
         i, j = ring[_randint(0, len(ring) - 1, generator)].tolist()
         error[i, j] = 1.0
-    return error
+    return error, bound
 
 
-def band_error_maps(depths: range = range(1, 6)) -> dict[int, torch.Tensor]:
+def band_error_maps(depths: range = range(1, 6)) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """The camera error maps of zero-padded ``ConvNet``s (8 channels, 3x3) of each depth, on the
-    photograph (a 48x48 scene, a 24x24 view moved by (2, -3)), in float64."""
+    photograph (a 48x48 scene, a 24x24 view moved by (2, -3)), in float64, each with its
+    rounding bound: ``{depth: (error, bound)}``, two ``(24, 24)`` maps."""
     scene = sample_image(48, dtype=torch.float64)[None, None]
     maps = {}
     for depth in depths:
         net = ConvNet(ConvNetConfig(channels=(8,) * depth, padding="same"), seed=0).double()
-        maps[depth] = camera_error_map(net.features, scene, (2, -3), 12)
+        error = camera_error_map(net.features, scene, (2, -3), 12)
+        bound = equivariance_bound_map(magnitude_network(net).features, scene,
+                                       CropShift(2, -3, 12), terms=depth * (8 * 9 + 1))
+        maps[depth] = error, bound.amax(dim=(0, 1))
     return maps
 
 
-def _partial_widths(error: torch.Tensor) -> set[int]:
+def _partial_widths(error: torch.Tensor, tol: torch.Tensor) -> set[int]:
     """Band widths measured with an incomplete distance: rows only, columns only, or only the
     top and left edges."""
     height, width = error.shape
@@ -250,44 +258,49 @@ def _partial_widths(error: torch.Tensor) -> set[int]:
         torch.minimum(columns, width - 1 - columns).expand(height, width),
         torch.minimum(rows, columns),
     )
-    nonzero = error != 0
-    return {int(d[nonzero].max()) + 1 for d in distances if nonzero.any()}
+    wrong = error > tol
+    return {int(d[wrong].max()) + 1 for d in distances if wrong.any()}
 
 
 @exercise("5.4", "the width of the error band")
 def check_band_width(my_band_width: Callable, *, seed: int = 0, trials: int = 30) -> None:
-    """``my_band_width(error)`` returns the smallest ``w`` such that the ``(H, W)`` map ``error``
-    is 0 at every pixel at distance ``>= w`` from the frame; tried on random band maps, then on
-    the error maps of zero-padded networks of depth 1 to 5."""
+    """``my_band_width(error, tol)`` returns the smallest ``w`` such that the ``(H, W)`` map
+    ``error`` is at most ``tol`` (a map of the same shape: the rounding bound of each pixel) at
+    every pixel at distance ``>= w`` from the frame; tried on random band maps with rounding
+    noise, then on the error maps of zero-padded networks of depth 1 to 5."""
     generator = torch.Generator().manual_seed(seed)
     cases = []
     for trial in range(trials):
         size = (_randint(4, 14, generator), _randint(4, 14, generator))
         width = 0 if trial == 0 else _randint(1, min(size) // 2, generator)
         cases.append((f"a random {size[0]}x{size[1]} map with a band of width {width}",
-                      _synthetic_band(size, width, generator)))
+                      *_synthetic_band(size, width, generator)))
     networks = band_error_maps()
-    cases += [(f"the camera error map of a zero-padded network of depth {d}", error)
-              for d, error in networks.items()]
-    for text, error in cases:
-        call = f"my_band_width(error) on {text}"
-        got = as_number(attempt(my_band_width, error.clone(), call=call), call)
-        want = band_width(error)
+    cases += [(f"the camera error map of a zero-padded network of depth {d}", *maps)
+              for d, maps in networks.items()]
+    for text, error, tol in cases:
+        call = f"my_band_width(error, tol) on {text}"
+        got = as_number(attempt(my_band_width, error.clone(), tol.clone(), call=call), call)
+        want = band_width(error, tol)
         if got == want:
             continue
         hint = ""
         if want and got == want - 1:
             hint = ("Off by one: a band of width w covers the distances 0 to w - 1, so w is "
-                    "the largest distance with a nonzero error, plus 1.")
-        elif got in _partial_widths(error):
+                    "the largest distance with an error above tol, plus 1.")
+        elif got in _partial_widths(error, tol):
             hint = ("Measure the distance to the nearest of the four edges, min(i, j, H-1-i, "
                     "W-1-j): rows and columns, near and far edges all count.")
-        elif got == int((error != 0).sum()):
-            hint = "That counts the nonzero pixels; the width is a distance from the frame."
+        elif got == band_width(error):
+            hint = ("That counts every nonzero error; compare with tol instead: an error within "
+                    "its rounding bound is no error.")
+        elif got == int((error > tol).sum()):
+            hint = "That counts the pixels above tol; the width is a distance from the frame."
         raise ExerciseError(f"{call} returned {got:g}; expected {want}. {hint}")
     print("Your band widths of the zero-padded networks, beside the reach L·r:")
-    for depth, error in networks.items():
-        width = as_number(attempt(my_band_width, error.clone(), call="my_band_width"), "width")
+    for depth, (error, tol) in networks.items():
+        width = as_number(attempt(my_band_width, error.clone(), tol.clone(),
+                                  call="my_band_width"), "width")
         print(f"  depth {depth}: band {width:g}, reach {receptive_field(depth, 3)[1]}")
 
 

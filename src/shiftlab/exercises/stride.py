@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
@@ -15,7 +16,13 @@ from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
 from shiftlab.layers import conv2d, global_avg_pool
 from shiftlab.metrics import exact_tolerance, fraction_exact, invariance_error
 from shiftlab.models import ConvNet, ConvNetConfig
-from shiftlab.stride import downsample, phase_after_shift, polyphase, shifted_copy_error
+from shiftlab.stride import (
+    downsample,
+    phase_after_shift,
+    polyphase,
+    shifted_copy_bound,
+    shifted_copy_error,
+)
 from shiftlab.transforms import Shift, shift
 
 
@@ -139,21 +146,30 @@ def check_kept_component(kept_component: Callable, *, seed: int = 0, trials: int
 
 # Exercise 3.3 ---------------------------------------------------------------------------------
 
-def _two_strided_convolutions(x: torch.Tensor) -> torch.Tensor:
+def _two_strided_convolutions(x: torch.Tensor, *, absolute: bool = False) -> torch.Tensor:
+    """Two stride-2 convolutions with a ReLU between; with ``absolute``, their magnitude network
+    (absolute weights), which bounds the rounding."""
     generator = torch.Generator().manual_seed(3)
     first = torch.randn(4, 1, 3, 3, generator=generator, dtype=x.dtype)
     second = torch.randn(4, 4, 3, 3, generator=generator, dtype=x.dtype)
+    if absolute:
+        first, second = first.abs(), second.abs()
     return conv2d(torch.relu(conv2d(x, first, stride=2)), second, stride=2)
 
 
 @dataclass(frozen=True)
 class CopyCase:
-    """One (map, shift) pair: is ``f(T_t x)`` an exact shifted copy of ``f(x)``?"""
+    """One (map, shift) pair: is ``f(T_t x)`` an exact shifted copy of ``f(x)``?
+
+    ``magnitude`` and ``terms`` give its rounding bound (``shifted_copy_bound``); a map without
+    them only moves numbers, and "exact" is then an error of 0."""
 
     description: str
     f: Callable[[torch.Tensor], torch.Tensor]
     t: tuple[int, int]
     why: str
+    magnitude: Callable[[torch.Tensor], torch.Tensor] | None = None
+    terms: int = 1
 
 
 def _stride(s: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -176,18 +192,25 @@ COPY_CASES: dict[str, CopyCase] = {
     "g": CopyCase("two stride-2 convolutions with a ReLU between, t = (2, 2)",
                   _two_strided_convolutions, (2, 2),
                   "the first layer turns it into a shift by (1, 1), which the second stride "
-                  "does not keep: two stride-2 layers keep only 4Z x 4Z"),
+                  "does not keep: two stride-2 layers keep only 4Z x 4Z",
+                  partial(_two_strided_convolutions, absolute=True), 9 + 36),
     "h": CopyCase("two stride-2 convolutions with a ReLU between, t = (4, 8)",
                   _two_strided_convolutions, (4, 8),
-                  "t is in 4Z x 4Z: (2, 4) after the first layer, (1, 2) after the second"),
+                  "t is in 4Z x 4Z: (2, 4) after the first layer, (1, 2) after the second",
+                  partial(_two_strided_convolutions, absolute=True), 9 + 36),
 }
 
 
 def measure_copy_fraction(case: CopyCase, *, n: int = 200, seed: int = 0) -> float:
-    """Fraction of ``n`` random 24x24 images for which ``f(T_t x)`` is an exact shifted copy."""
+    """Fraction of ``n`` random 24x24 images for which ``f(T_t x)`` is an exact shifted copy:
+    within the rounding bound of the case (0 for pure data movement)."""
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 1, 24, 24, generator=generator)
-    return fraction_exact(shifted_copy_error(case.f, x, case.t))
+    errors = shifted_copy_error(case.f, x, case.t)
+    if case.magnitude is None:
+        return fraction_exact(errors, 0.0)
+    return fraction_exact(errors, shifted_copy_bound(case.f, case.magnitude, x, case.t,
+                                                     case.terms))
 
 
 @exercise("3.3", "predict, then measure: exact copies at each shift")

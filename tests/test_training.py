@@ -15,7 +15,6 @@ from shiftlab.training import (
     Recipe,
     Runs,
     rate_interval,
-    single_thread,
     train,
     train_runs,
 )
@@ -174,10 +173,3 @@ def test_the_interval_ends_leave_the_stated_tail_probability(count, level):
         assert math.isclose(at_most(k, high), tail, abs_tol=1e-9)
     mirrored = rate_interval(n - k, n, level)
     assert math.isclose(low, 1 - mirrored[1], abs_tol=1e-9)
-
-
-def test_single_thread_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with single_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before

@@ -25,7 +25,7 @@ import torch
 from shiftlab import _validate
 from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet
 from shiftlab.glyphs import GLYPHS
-from shiftlab.training import Runs, single_thread, train_runs
+from shiftlab.training import Runs, train_runs
 
 SHIFT_KINDS = ("circular", "crop")
 
@@ -149,10 +149,9 @@ def consistency(
             return torch.randint(-margin, margin + 1, (n, 2), generator=generator)
 
     agree: torch.Tensor | float = 0.0
-    with single_thread():
-        for _ in range(pairs):
-            first, second = model(view(draw())), model(view(draw()))
-            agree = agree + (first.argmax(dim=-1) == second.argmax(dim=-1)).double().sum(dim=-1)
+    for _ in range(pairs):
+        first, second = model(view(draw())), model(view(draw()))
+        agree = agree + (first.argmax(dim=-1) == second.argmax(dim=-1)).double().sum(dim=-1)
     fraction = agree / (n * pairs)
     return fraction.item() if fraction.dim() == 0 else fraction
 

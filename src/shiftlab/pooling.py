@@ -32,7 +32,6 @@ import torch
 from shiftlab import _validate
 from shiftlab.layers import max_pool
 from shiftlab.metrics import exact_tolerance, relative_error
-from shiftlab.training import single_thread
 from shiftlab.transforms import shift, translate
 
 
@@ -140,24 +139,23 @@ def changes_by_shift(
     _validate.function(model, "model")
     images = _validate.image_tensor(images, "images", ranks=(4,))
     size = _validate.positive_int(size, "size")
-    with single_thread():
-        before = model(images)
-        if (not isinstance(before, torch.Tensor) or before.dim() not in (2, 3)
-                or before.shape[-2] != len(images)):
-            raise ValueError(
-                f"model must return class scores of shape (N, K) or (R, N, K) with "
-                f"N = {len(images)}, got {getattr(before, 'shape', type(before).__name__)}"
-            )
-        runs = before.shape[:-2]
-        predictions = torch.zeros(*runs, size, size, dtype=torch.float64)
-        scores = torch.zeros(*runs, size, size, dtype=torch.float64)
-        tol = exact_tolerance(before.dtype)
-        for dy in range(size):
-            for dx in range(size):
-                after = model(shift(images, (dy, dx)))
-                changed = (after.argmax(-1) != before.argmax(-1)).double().mean(-1)
-                errors = relative_error(after.flatten(0, -2), before.flatten(0, -2),
-                                        batched=True).view(*runs, -1)
-                predictions[..., dy, dx] = changed
-                scores[..., dy, dx] = (errors > tol).double().mean(-1)
+    before = model(images)
+    if (not isinstance(before, torch.Tensor) or before.dim() not in (2, 3)
+            or before.shape[-2] != len(images)):
+        raise ValueError(
+            f"model must return class scores of shape (N, K) or (R, N, K) with "
+            f"N = {len(images)}, got {getattr(before, 'shape', type(before).__name__)}"
+        )
+    runs = before.shape[:-2]
+    predictions = torch.zeros(*runs, size, size, dtype=torch.float64)
+    scores = torch.zeros(*runs, size, size, dtype=torch.float64)
+    tol = exact_tolerance(before.dtype)
+    for dy in range(size):
+        for dx in range(size):
+            after = model(shift(images, (dy, dx)))
+            changed = (after.argmax(-1) != before.argmax(-1)).double().mean(-1)
+            errors = relative_error(after.flatten(0, -2), before.flatten(0, -2),
+                                    batched=True).view(*runs, -1)
+            predictions[..., dy, dx] = changed
+            scores[..., dy, dx] = (errors > tol).double().mean(-1)
     return predictions, scores

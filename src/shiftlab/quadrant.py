@@ -32,7 +32,7 @@ from shiftlab.data import sample_image
 from shiftlab.layers import PADDINGS
 from shiftlab.progress import progress
 from shiftlab.rook import RookNet, RookNetConfig, corner_pair
-from shiftlab.training import single_thread, train_runs
+from shiftlab.training import train_runs
 
 PATCH = 6
 """Side of a photograph crop."""
@@ -198,7 +198,7 @@ def _accuracies(config: RookNetConfig, border: int, train_patches: torch.Tensor,
                       epochs=steps, lr=lr, batch_size=len(x_train), optimizer="adam")
     scratch = runs.accuracy(x_test, y_test)
     frozen = []
-    with torch.no_grad(), single_thread():
+    with torch.no_grad():
         for seed in seeds:
             net = RookNet(config, seed=seed)
             guess = linear_readout(net.pooled(x_train), y_train, net.pooled(x_test))

@@ -35,7 +35,7 @@ from torch import nn
 
 from shiftlab import _validate
 from shiftlab.layers import PADDINGS, conv2d
-from shiftlab.training import single_thread, train_runs
+from shiftlab.training import train_runs
 
 ROOK = "\u265c"
 """♜, BLACK CHESS ROOK: drawn from the DejaVu Sans font that ships with matplotlib."""
@@ -298,8 +298,7 @@ def train_rook_runs(
     heads = torch.stack([torch.cat([p["head.weight"], p["head.bias"][..., None]], dim=-1)
                          for p in snapshots])  # (E + 1, R, 2, 2)
     bank = filters.reshape(-1, 1, *filters.shape[-2:])
-    with single_thread():
-        pooled = pooled_features(bank, images, padding).reshape(*filters.shape[:2], -1)
+    pooled = pooled_features(bank, images, padding).reshape(*filters.shape[:2], -1)
     logits = heads[..., None, :, 0] * pooled[..., None] + heads[..., None, :, 1]
     accuracy = (logits.argmax(-1) == labels).double().mean(-1)
     return RookRuns(padding, order, runs.seeds, filters, heads, pooled, accuracy)

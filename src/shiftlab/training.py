@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -35,23 +34,6 @@ from torch.func import functional_call, stack_module_state, vmap
 from shiftlab import _validate
 
 OPTIMIZERS = ("sgd", "adam")
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run the enclosed PyTorch code on one thread, then restore the thread count.
-
-    For speed only: the networks of the course are small, and splitting each of their many
-    small operations over several threads costs more than it saves; on a machine whose cores
-    are busy it makes them several times slower. (The results do not rely on it: the tests
-    run them with 1 and 2 threads.)
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -213,9 +195,8 @@ class Runs:
         """Every run's class scores on the same ``images``: ``(K, N, classes)``."""
         _validate.image_tensor(images, "images", ranks=(4,))
         self.template.eval()
-        with single_thread():
-            return vmap(lambda p: functional_call(self.template, p, (images,)))(
-                self._params(epoch))
+        return vmap(lambda p: functional_call(self.template, p, (images,)))(
+            self._params(epoch))
 
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor, *,
                  epoch: int | None = None) -> torch.Tensor:
@@ -286,12 +267,11 @@ def train_runs(
     batched, shared = vmap(forward), vmap(forward, in_dims=(0, None))
     template.train()
     losses = []
-    with single_thread():
-        for _ in range(recipe.epochs):
-            losses.append(_epoch(recipe, generators, images, labels, params, names, update,
-                                 batched, shared))
-            if snapshots is not None:
-                snapshots.append(_detached(params))
+    for _ in range(recipe.epochs):
+        losses.append(_epoch(recipe, generators, images, labels, params, names, update,
+                             batched, shared))
+        if snapshots is not None:
+            snapshots.append(_detached(params))
     template.eval()
     return Runs(template, seeds, _detached(params), torch.stack(losses), snapshots)
 

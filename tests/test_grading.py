@@ -140,10 +140,12 @@ def test_a_notebook_without_a_checker_is_refused():
         source_notebook(tiny_solution(ANSWER), "tiny.ipynb")
 
 
-def test_a_code_cell_tagged_solution_is_refused():
+def test_a_code_cell_tagged_solution_is_left_out_of_the_release_as_of_the_lesson():
     tagged = ("code", "x = 1", ("solution",))
-    with pytest.raises(GradingError, match="code cell tagged 'solution'"):
-        source_notebook(tiny_solution(IMPORT, tagged, ANSWER, CHECK), "tiny.ipynb")
+    notebook, exercises = source_notebook(tiny_solution(IMPORT, tagged, ANSWER, CHECK),
+                                          "tiny.ipynb")
+    assert all(cell.source != "x = 1" for cell in notebook.cells)
+    assert len(exercises) == 1
 
 
 def test_an_answer_and_its_check_in_one_cell_are_refused():

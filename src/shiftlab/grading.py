@@ -19,7 +19,8 @@ nbgrader source notebook in which
   and scores 0, and imports the checker again, so a learner who rebinds its name gains nothing;
 - every other code cell is locked *read-only*: ``nbgrader autograde`` restores it, so the grade
   depends on the answer cells alone;
-- the markdown cells tagged ``solution`` (the worked explanations) are left out. They explain the
+- the cells tagged ``solution`` (the worked explanations, and code cells that demonstrate a
+  solution) are left out, as the lesson generator leaves them out. They explain the
   answer, so they must not reach the learners; and no exercise asks for a written explanation, so
   turning them into manually graded answers would grade a question nobody was asked and turn an
   autograded assignment into one that waits for a person. The instructor has them in
@@ -127,10 +128,7 @@ def source_notebook(solution: nbformat.NotebookNode, name: str,
     for index, original in enumerate(solution.cells):
         where = f"{name}, cell {index}"
         if SOLUTION_TAG in original.get("metadata", {}).get("tags", []):
-            if original.cell_type == "code":
-                raise GradingError(f"{where}: a code cell tagged '{SOLUTION_TAG}' would vanish "
-                                   "from the lesson but not from the release")
-            continue
+            continue  # left out of the release, as out of the lesson
         cell = copy.deepcopy(original)
         cells.append(cell)
         if cell.cell_type != "code":

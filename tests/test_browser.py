@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import html
-import os
 import re
-import shutil
 import threading
 import urllib.error
 import urllib.parse
@@ -36,9 +34,6 @@ pytestmark = pytest.mark.book
 SITE_PAGES = ["index", "search", "genindex"]
 """Pages of the site that the table of contents does not list."""
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking"]
-
 ALLOWED_FAILED_REQUESTS = {
     # The site root is a redirect (<meta http-equiv="Refresh" content="0; ...">): leaving it at
     # once cancels what it had started to load, e.g. its icon. Only this page, only this error.
@@ -49,14 +44,6 @@ ALLOWED_FAILED_REQUESTS = {
 ALLOWED_CONSOLE_ERRORS: tuple[str, ...] = ()
 """JavaScript errors the test tolerates (substrings). Empty: the book and its theme raise none;
 add an entry only for a script that is not the book's own, with a comment saying why."""
-
-
-def chromium_executable() -> str | None:
-    """The Chromium to drive: ``$SHIFTLAB_CHROMIUM``, else ``chromium`` on the PATH."""
-    explicit = os.environ.get("SHIFTLAB_CHROMIUM")
-    if explicit:
-        return explicit
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -74,22 +61,6 @@ def site(built_book: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    executable = chromium_executable()
-    if executable is None:
-        message = "no Chromium: install Debian's chromium or set SHIFTLAB_CHROMIUM"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

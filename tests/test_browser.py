@@ -2,9 +2,10 @@
 
 For every page of the table of contents (and the site root, the search page and the index):
 the page loads, every image on it loads, no JavaScript error is raised or logged, no request
-fails or leaves the machine, and every internal link resolves, its #fragment included. On every
-chapter page, moving each kernel-free slider changes the frame that is displayed. A failure
-names the page and the element.
+fails or leaves the machine, and every internal link resolves, its #fragment included; and
+axe-core (the pinned axe-playwright-python bundles it) finds no serious or critical violation of
+WCAG 2.0/2.1 level A or AA. On every chapter page, moving each kernel-free slider changes the
+frame that is displayed. A failure names the page and the element.
 
 The browser is Debian's Chromium (``apt-get install chromium``, which .ci/run does); set
 ``SHIFTLAB_CHROMIUM`` to use another executable. Without one the tests are skipped, except
@@ -40,6 +41,18 @@ ALLOWED_FAILED_REQUESTS = {
     "index": ("net::ERR_ABORTED",),
 }
 """Failed requests the test tolerates, per page: none of them comes from the book's content."""
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+"""The axe-core rules run on every page: WCAG 2.0 and 2.1, levels A and AA."""
+
+FAILING_IMPACTS = {"serious", "critical"}
+"""axe-core impacts that fail the test (minor and moderate ones are reported in the message of
+a failure, not failed on)."""
+
+DISABLED_AXE_RULES: dict[str, str] = {}
+"""axe-core rules switched off, each with the reason: none. What axe found in the theme is
+fixed instead (shiftlab.pages and its shiftlab.css): the contrast of links inside sphinx-proof
+boxes, and the role of the bibliography's entries."""
 
 ALLOWED_CONSOLE_ERRORS: tuple[str, ...] = ()
 """JavaScript errors the test tolerates (substrings). Empty: the book and its theme raise none;
@@ -237,4 +250,26 @@ def test_moving_each_slider_changes_the_displayed_frame(browser, site, chapter):
     finally:
         context.close()
     if record.problems:
+        pytest.fail(record.report(), pytrace=False)
+
+
+@pytest.mark.parametrize("page", PAGES + SITE_PAGES[1:])
+def test_page_has_no_serious_or_critical_wcag_violation(browser, site, page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context, tab, record = visit(browser, site, page)
+    try:
+        options = {"runOnly": {"type": "tag", "values": WCAG_TAGS},
+                   "resultTypes": ["violations"],
+                   "rules": {rule: {"enabled": False} for rule in DISABLED_AXE_RULES}}
+        violations = Axe().run(tab, options=options).response["violations"]
+    finally:
+        context.close()
+    failing = [violation for violation in violations
+               if violation["impact"] in FAILING_IMPACTS]
+    if failing:
+        record.problems += [
+            f"{v['id']} ({v['impact']}): {v['help']}, on {len(v['nodes'])} element(s), e.g. "
+            f"{_short(v['nodes'][0]['html'])}: {v['nodes'][0].get('failureSummary', '')}"
+            for v in violations]
         pytest.fail(record.report(), pytrace=False)

@@ -13,6 +13,10 @@ A Sphinx extension (listed in ``_config.yml``) with two jobs:
    executed notebook, which the book's jupyter-cache keeps; after a page is read, every image
    of it gets the alt text of the output it was written from (matched by the image's bytes,
    whose hash myst-nb uses as its file name).
+3. **Accessibility fixes the theme needs** (found by axe-core in tests/test_browser.py):
+   ``static/shiftlab.css`` (darker links inside sphinx-proof boxes, for contrast), and the
+   bibliography's entries get the ``listitem`` role their ``role="list"`` parent requires
+   (docutils writes the deprecated ``doc-biblioentry``).
 """
 
 from __future__ import annotations
@@ -100,8 +104,26 @@ def _describe_images(app, doctree: nodes.document) -> None:
             image["alt"] = alt
 
 
+def _bibliography_list_items(app, pagename: str, templatename: str, context: dict,
+                             doctree) -> None:
+    body = context.get("body")
+    if isinstance(body, str) and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def _add_static(app) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
+STATIC = Path(__file__).parent / "static"
+"""The CSS this extension adds to every page."""
+
+
 def setup(app) -> dict[str, object]:
     """Sphinx entry point."""
+    app.connect("builder-inited", _add_static)
+    app.add_css_file("shiftlab.css")
+    app.connect("html-page-context", _bibliography_list_items)
     app.connect("html-page-context", _serve_the_edition, priority=600)  # after the theme's 501
     app.connect("build-finished", _copy_the_edition)
     app.connect("doctree-read", _describe_images)

@@ -551,13 +551,18 @@ def plain_notebook(notebook: nbformat.NotebookNode, book: Book, doc: str,
     cells = []
     for index, cell in enumerate(notebook.cells):
         page.where = f"{where}, cell {index}"
+        identifier = cell.get("id") or f"{_stem(doc)}-{index}"
         if cell.cell_type == "markdown":
-            for new in plain_cells(page, cell.source):
+            for part, new in enumerate(plain_cells(page, cell.source)):
                 if new.cell_type == "markdown" and cell.get("metadata"):
                     new.metadata = nbformat.from_dict(dict(cell.metadata))
+                # A cell keeps its id (nbgrader and diffs match cells by it); the extra cells
+                # of a split one get the id with their number.
+                new["id"] = identifier if part == 0 else f"{identifier}-{part}"[:64]
                 cells.append(new)
             continue
         cell = nbformat.from_dict(dict(cell))
+        cell["id"] = identifier
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             if HIDDEN_INPUT_TAGS & set(cell.get("metadata", {}).get("tags", [])):
@@ -565,18 +570,12 @@ def plain_notebook(notebook: nbformat.NotebookNode, book: Book, doc: str,
         cells.append(cell)
     plain = nbformat.from_dict(dict(notebook))
     plain.cells = cells
-    for cell in plain.cells:  # ids are per notebook; the split cells need their own
-        cell.pop("id", None)
     plain.nbformat, plain.nbformat_minor = 4, 5
-    _number_cells(plain, doc)
     return plain
 
 
-def _number_cells(notebook: nbformat.NotebookNode, doc: str) -> None:
-    """Stable cell ids (nbformat 4.5 wants one per cell): the page's name and the position."""
-    stem = re.sub(r"[^A-Za-z0-9-]", "-", PurePosixPath(doc).name)[:40]
-    for index, cell in enumerate(notebook.cells):
-        cell["id"] = f"{stem}-{index}"
+def _stem(doc: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", PurePosixPath(doc).name)[:40]
 
 
 def edition_path(root: Path, source: Path) -> Path:

@@ -159,7 +159,7 @@ def test_every_cited_work_is_in_the_bibliography_with_a_doi_or_url():
 
 def test_the_references_page_lists_every_cited_work_with_its_link(built_book):
     references = _page(built_book, "book/references.html")
-    items = re.findall(r'<div class="citation" id="[^"]+" role="doc-biblioentry">(.*?)</div>',
+    items = re.findall(r'<div class="citation" id="[^"]+" role="listitem">(.*?)</div>',
                        references, flags=re.DOTALL)
     assert len(items) == len(_cited_keys())
     without_link = [item[:120] for item in items if 'href="https://' not in item]

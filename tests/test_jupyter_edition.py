@@ -15,7 +15,7 @@ from book_pages import ROOT
 
 from shiftlab import book as glue_module
 from shiftlab.authoring import main, notebook_text, stale_notebooks
-from shiftlab.book import format_glued, glue, paste, pasted
+from shiftlab.book import MISSING, format_glued, glue, paste, pasted
 from shiftlab.edition import (
     EDITION_DIR,
     PASTE_TITLE,
@@ -134,12 +134,32 @@ def test_glued_values_are_pasted_as_the_book_formats_them(monkeypatch):
     assert shown[0].data == "0.33"
 
 
-def test_pasting_a_value_not_glued_yet_says_to_run_the_cells_above(monkeypatch):
+def test_a_passage_that_quotes_a_value_glued_further_down_is_filled_in_when_it_is(
+        monkeypatch):
+    # The book resolves glue references after the whole notebook ran; in Jupyter the passage
+    # shows "…" until the cell that glues the value runs, and then the value.
     monkeypatch.setattr(glue_module, "_glued", {})
-    with pytest.raises(KeyError, match="run the cells above"):
-        pasted("{{missing}}")
+    monkeypatch.setattr(glue_module, "_waiting", [])
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, markdown):
+            updates.append(markdown.data)
+
+    def fake_display(obj, *args, display_id=None, **kwargs):
+        shown.append(getattr(obj, "data", obj))
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(glue_module, "display", fake_display)
+    assert pasted("{{later:.1f}}") == MISSING
+    paste("first {{sooner}}, then {{later:.1f}}")
+    assert shown[-1] == f"first {MISSING}, then {MISSING}"
+    glue("sooner", 1)
+    glue("later", 2.25)
+    assert updates == [f"first 1, then {MISSING}", "first 1, then 2.2"]
+    assert glue_module._waiting == []
     with pytest.raises(TypeError, match="template"):
-        pasted(3)
+        paste(3)
 
 
 @pytest.mark.parametrize(("text", "fmt", "shown"), [

@@ -84,19 +84,25 @@ BOOK_FIXTURES = {"built_book", "student_book"}
 BOOK_TESTS = ("tests/test_book.py", "tests/test_browser.py", "tests/test_publish.py")
 """The test files whose tests use ``BOOK_FIXTURES``."""
 
+ONE_WORKER_FILES = ("tests/test_jupyterlab.py",)
+"""Test files whose tests share one server (a module fixture), so they run on one worker."""
+
 
 def xdist_group_of(nodeid: str) -> str:
     """The group of the test ``nodeid``; pytest-xdist runs a group on one worker, in order.
 
     A notebook's cells are one group (they share one kernel), and so are the tests of the built
     book (the full and the student edition, the browser), which follow the one build they
-    share; any other test is a group of its own, run by whichever worker is free.
+    share, and the tests of a file in ``ONE_WORKER_FILES`` (they share a JupyterLab); any other
+    test is a group of its own, run by whichever worker is free.
     """
     path = nodeid.split("::", 1)[0]
     if path.endswith(".ipynb"):
         return path
     if path in BOOK_TESTS:
         return "book"
+    if path in ONE_WORKER_FILES:
+        return path
     return nodeid
 
 

@@ -1,8 +1,11 @@
 """Test configuration of the unit and property tests, and the built book they share."""
 
 import json
+import os
+import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -75,3 +78,33 @@ def built_book(test_run_id) -> Path:
             stamp.write_text(json.dumps(built), encoding="utf-8")
     assert built["returncode"] == 0, built["log"][-6000:]
     return HTML
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking"]
+
+
+def chromium_executable() -> str | None:
+    """The Chromium to drive: ``$SHIFTLAB_CHROMIUM``, else ``chromium`` on the PATH."""
+    explicit = os.environ.get("SHIFTLAB_CHROMIUM")
+    if explicit:
+        return explicit
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium (or ``$SHIFTLAB_CHROMIUM``) through playwright, never playwright's
+    own download. Without one the test is skipped, except under CI (``CI`` set)."""
+    executable = chromium_executable()
+    if executable is None:
+        message = "no Chromium: install Debian's chromium or set SHIFTLAB_CHROMIUM"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

@@ -136,11 +136,20 @@ def test_lessons_are_exactly_what_the_generator_produces():
     assert stale_lessons(ROOT) == []
 
 
+def _course_without_lessons(destination: Path) -> None:
+    """What the lesson generator reads: the solutions, and the book its links point into."""
+    (destination / "_config.yml").write_bytes((ROOT / "_config.yml").read_bytes())
+    for folder in ("solutions", "book"):
+        (destination / folder).mkdir()
+        for path in (ROOT / folder).glob("*.*"):
+            (destination / folder / path.name).write_bytes(path.read_bytes())
+    (destination / "lessons").mkdir()
+
+
 def test_the_lesson_command_reports_and_repairs_a_stale_lesson(tmp_path, capsys):
-    for folder in ("solutions", "lessons"):
-        (tmp_path / folder).mkdir()
-        for path in (ROOT / folder).glob("*.ipynb"):
-            (tmp_path / folder / path.name).write_bytes(path.read_bytes())
+    _course_without_lessons(tmp_path)
+    for path in (ROOT / "lessons").glob("*.ipynb"):
+        (tmp_path / "lessons" / path.name).write_bytes(path.read_bytes())
     arguments = ["lessons", "--root", str(tmp_path)]
     assert main([*arguments, "--check"]) == 0
     lesson = tmp_path / "lessons" / "01_invariance_equivariance.ipynb"
@@ -195,10 +204,7 @@ def test_nbval_kernels_expect_solved_solutions_and_pending_lessons():
 
 
 def test_the_lesson_command_can_regenerate_one_notebook(tmp_path):
-    for folder in ("solutions", "lessons"):
-        (tmp_path / folder).mkdir()
-    for path in (ROOT / "solutions").glob("*.ipynb"):
-        (tmp_path / "solutions" / path.name).write_bytes(path.read_bytes())
+    _course_without_lessons(tmp_path)
     broken = tmp_path / "solutions" / "99_broken.ipynb"
     broken.write_text(notebook_text(nbformat.v4.new_notebook()), encoding="utf-8")
     name = "01_invariance_equivariance"

@@ -4,11 +4,11 @@ The book is built once per test run (the session fixture ``built_book`` of conft
 test_browser.py drives the same pages in Chromium.
 """
 
-import json
 import re
 import shutil
 import subprocess
 from collections import Counter
+from html import unescape as html_unescape
 from pathlib import Path
 
 import nbformat
@@ -17,6 +17,7 @@ import yaml
 from book_pages import CHAPTERS, ROOT, toc_pages
 
 from shiftlab.bench import BOOK_BUILD_ARGUMENTS, book_build_command
+from shiftlab.edition import EDITION_DIR, myst_leftovers
 
 pytestmark = pytest.mark.book
 
@@ -97,27 +98,30 @@ def test_chapters_link_to_a_downloadable_lesson(built_book, chapter):
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_the_download_button_gives_the_notebook_itself(built_book, page):
+def test_the_download_button_gives_the_jupyter_edition_of_the_notebook(built_book, page):
     html = _page(built_book, f"{page}.html")
     folder = page.split("/")[0]
     links = re.findall(r'href="([^"]*_sources/[^"]+\.ipynb)"', html)
     assert links, "no download button for the .ipynb"
     downloaded = (built_book / folder / links[0]).resolve()
-    assert downloaded.read_bytes() == (ROOT / f"{page}.ipynb").read_bytes()
-    json.loads(downloaded.read_text(encoding="utf-8"))  # a notebook, not an HTML page
+    assert downloaded.read_bytes() == (ROOT / EDITION_DIR / f"{page}.ipynb").read_bytes()
+    notebook = nbformat.reads(downloaded.read_text(encoding="utf-8"), as_version=4)
+    assert [leftover for cell in notebook.cells if cell.cell_type == "markdown"
+            for leftover in myst_leftovers(cell.source)] == []
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_notebook_pages_launch_on_binder_and_colab_from_the_configured_repository(
+def test_notebook_pages_launch_the_jupyter_edition_on_binder_and_colab_from_the_repository(
         built_book, page):
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     url, branch = config["repository"]["url"], config["repository"]["branch"]
     owner_repo = url.removeprefix("https://github.com/")
     html = _page(built_book, f"{page}.html")
     binder = (f"{config['launch_buttons']['binderhub_url']}/v2/gh/{owner_repo}/{branch}"
-              f"?urlpath=lab/tree/{page}.ipynb")
+              f"?urlpath=lab/tree/{EDITION_DIR}/{page}.ipynb")
     colab = (f"{config['launch_buttons']['colab_url']}/github/{owner_repo}/blob/{branch}"
-             f"/{page}.ipynb")
+             f"/{EDITION_DIR}/{page}.ipynb")
+    assert (ROOT / EDITION_DIR / f"{page}.ipynb").is_file()
     assert f'href="{binder}"' in html
     assert f'href="{colab}"' in html
 
@@ -155,7 +159,7 @@ def test_every_cited_work_is_in_the_bibliography_with_a_doi_or_url():
 
 def test_the_references_page_lists_every_cited_work_with_its_link(built_book):
     references = _page(built_book, "book/references.html")
-    items = re.findall(r'<div class="citation" id="[^"]+" role="doc-biblioentry">(.*?)</div>',
+    items = re.findall(r'<div class="citation" id="[^"]+" role="listitem">(.*?)</div>',
                        references, flags=re.DOTALL)
     assert len(items) == len(_cited_keys())
     without_link = [item[:120] for item in items if 'href="https://' not in item]
@@ -223,3 +227,18 @@ def test_a_broken_reference_fails_the_build(tmp_path):
 def test_the_book_build_command_treats_warnings_as_errors():
     assert {"--warningiserror", "--nitpick", "--keep-going"} <= set(BOOK_BUILD_ARGUMENTS)
     assert Path(book_build_command()[0]).name == "jupyter-book"
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_every_figure_and_slider_frame_has_alt_text_that_says_what_it_shows(built_book, page):
+    html = _page(built_book, f"{page}.html")
+    images = re.findall(r"<img\b[^>]*>", html)
+    missing = [image[:120] for image in images if not re.search(r'\balt="[^"]+"', image)]
+    assert missing == []
+    for image in images:
+        source = re.search(r'\bsrc="([^"]*)"', image).group(1)
+        if "_images/" not in source and "shiftlab-frame" not in image:
+            continue  # the theme's logos
+        alt = html_unescape(re.search(r'\balt="([^"]*)"', image).group(1))
+        assert len(alt.split()) >= 5, alt
+        assert not re.search(r"\.(png|svg|jpe?g)\b", alt) and source not in alt, alt

@@ -14,7 +14,8 @@ import yaml
 from book_pages import CHAPTERS, ROOT
 from IPython.core.inputtransformer2 import TransformerManager
 
-from shiftlab.authoring import stale_lessons
+from shiftlab.authoring import stale_notebooks
+from shiftlab.edition import EDITION_DIR, book_url
 from shiftlab.execution import cache_path
 from shiftlab.publish import (
     PLACEHOLDER_URL,
@@ -39,7 +40,7 @@ def _copy_sources(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, destination / name)
-    for folder in ("book", "solutions", "lessons"):
+    for folder in ("book", "solutions", "lessons", EDITION_DIR):
         shutil.copytree(ROOT / folder, destination / folder,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
     return destination
@@ -95,10 +96,18 @@ def test_a_fork_sets_its_url_in_the_config_and_every_notebook_and_lessons_stay_i
     assert "branch: teaching" in (root / "_config.yml").read_text(encoding="utf-8")
     assert colab_cell_problems(root) == []
     assert set(changed) == {root / "_config.yml", *before}
-    assert stale_lessons(root) == []
+    assert stale_notebooks(root) == []
+    old_book, new_book = book_url(PLACEHOLDER_URL), "https://someone.github.io/fork/"
     for path, text in before.items():  # nothing else in a notebook changed
-        assert path.read_text(encoding="utf-8").replace("someone/fork", "X") == \
-            text.replace(PLACEHOLDER_URL.removeprefix("https://github.com/"), "X")
+        new = path.read_text(encoding="utf-8")
+        assert old_book not in new
+        new = new.replace("/blob/teaching/", "/blob/main/")  # the branch of the fork
+        assert new.replace(new_book, "BOOK").replace("someone/fork", "X") == \
+            text.replace(old_book, "BOOK").replace(
+                PLACEHOLDER_URL.removeprefix("https://github.com/"), "X")
+    edition = (root / EDITION_DIR / "book" / f"{CHAPTERS[0]}.ipynb").read_text(encoding="utf-8")
+    assert f"{new_book}book/glossary.html#" in edition
+    assert "https://github.com/someone/fork/blob/teaching/lessons/" in edition
 
 
 def test_the_repository_command_checks_and_sets_the_url(tmp_path, capsys):
@@ -184,6 +193,10 @@ def test_the_student_sources_have_no_solutions_and_no_link_to_them(tmp_path):
         text = "\n".join(cell.source for cell in notebook.cells)
         assert "solutions/" not in text and STUDENT_SENTENCE in text
         assert (source / "lessons" / f"{chapter}.ipynb").is_file()
+        edition = nbformat.read(source / EDITION_DIR / "book" / f"{chapter}.ipynb",
+                                as_version=4)  # what the download button gives
+        text = "\n".join(cell.source for cell in edition.cells)
+        assert "solutions/" not in text and STUDENT_SENTENCE in text
 
 
 def test_a_link_to_the_solutions_elsewhere_in_a_chapter_stops_the_student_edition(tmp_path):

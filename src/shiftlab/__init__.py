@@ -8,7 +8,8 @@ One module per idea, each short enough to read in one sitting. The foundations:
 - ``shiftlab.data``        images generated or shipped with matplotlib (no downloads)
 - ``shiftlab.models``      small CNNs configured by one object; ``shiftlab.training`` trains them
 - ``shiftlab.plotting``    the figures the chapters share
-- ``shiftlab.sliders``     one call, a live slider in Jupyter and a kernel-free one in the book
+- ``shiftlab.sliders``     one call, a slider that works in the book and in Jupyter, kernel or not
+- ``shiftlab.alt_text``    what a figure shows, in words, for its alt text (read from the figure)
 
 The ideas of the chapters, in order:
 
@@ -22,8 +23,11 @@ The ideas of the chapters, in order:
 (``*_plots`` modules hold each chapter's own figures.) The machinery of the course:
 
 - ``shiftlab.exercises``   the checkers of the exercise notebooks, one module per chapter
-- ``shiftlab.authoring``   ``python -m shiftlab.authoring lessons``: lessons from solutions
+- ``shiftlab.authoring``   ``python -m shiftlab.authoring notebooks``: lessons from solutions, and
+  the Jupyter edition (``shiftlab.edition``: the notebooks in plain Markdown, ``notebooks/``)
 - ``shiftlab.book``        ``glue``: numbers computed in a notebook, quoted in its prose
+- ``shiftlab.pages``       the book's Sphinx extension: launch and download buttons serve the
+  Jupyter edition; figures get their alt text
 - ``shiftlab.progress``    a progress bar that reads right in Jupyter and in the book
 - ``shiftlab.course``      the course's plan and map; ``shiftlab.publish``: the student edition
 - ``shiftlab.execution``   the book's executions: cached against shiftlab's code, two at a time
@@ -31,6 +35,7 @@ The ideas of the chapters, in order:
   page sizes
 """
 
+from shiftlab import alt_text as _alt_text
 from shiftlab.data import gaussian_images, random_kernel, sample_image
 from shiftlab.layers import conv2d, edge_kernel, global_avg_pool, global_max_pool
 from shiftlab.metrics import (
@@ -51,6 +56,8 @@ from shiftlab.transforms import (
     shift,
     translate,
 )
+
+_alt_text.register()  # in IPython: every figure a notebook shows carries its alt text
 
 __all__ = [
     "CropShift",

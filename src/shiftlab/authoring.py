@@ -1,18 +1,26 @@
-"""Authoring tools: generate the exercise notebooks ``lessons/`` from ``solutions/``.
+"""Authoring tools: generate the notebooks a learner is given, ``lessons/`` and ``notebooks/``.
 
-The solution notebooks are the single source of every exercise. In them
+**Lessons.** The solution notebooks are the single source of every exercise. In them
 
 - solution code sits between a ``# BEGIN SOLUTION`` and an ``# END SOLUTION`` line, always inside
   a function (so the untouched lesson still runs top to bottom);
 - markdown cells that explain a solution carry the cell tag ``solution``.
 
 The lesson is the same notebook with each solution block replaced by
-``raise NotImplementedError(...)`` at the block's indentation, the ``solution`` cells dropped, and
-no outputs. Run from the repository root::
+``raise NotImplementedError(...)`` at the block's indentation, the ``solution`` cells dropped, no
+outputs, and its prose in plain Markdown (``shiftlab.edition``), since learners open it in
+JupyterLab or Colab, which do not read MyST.
 
-    python -m shiftlab.authoring lessons          # write lessons/ from solutions/
-    python -m shiftlab.authoring lessons --check  # exit 1 if lessons/ is not what it would write
-    python -m shiftlab.authoring lessons 02_convolution   # only this notebook
+**The Jupyter edition** (``notebooks/book/``, ``notebooks/solutions/``): the chapters and the
+solutions with their prose in plain Markdown, for JupyterLab, Binder, Colab and GitHub; the
+book's launch and download buttons serve it (``shiftlab.edition``).
+
+Run from the repository root::
+
+    python -m shiftlab.authoring notebooks          # write lessons/ and notebooks/
+    python -m shiftlab.authoring notebooks --check  # exit 1 if either is out of date
+    python -m shiftlab.authoring lessons            # only lessons/ (--check, names as well)
+    python -m shiftlab.authoring lessons 02_convolution   # only this lesson
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+
+from shiftlab.edition import Book, EditionError, generate_edition, plain_notebook, read_book
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
@@ -63,8 +73,13 @@ def stub_solutions(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
-def lesson_from_solution(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The lesson notebook generated from a solution notebook (which is left unchanged)."""
+def lesson_from_solution(solution: nbformat.NotebookNode, name: str,
+                         book: Book | None = None) -> nbformat.NotebookNode:
+    """The lesson notebook generated from a solution notebook (which is left unchanged).
+
+    book: the course's links and numbers (``shiftlab.edition.read_book``); with it the prose is
+    written in plain Markdown, as the repository's lessons are.
+    """
     lesson = copy.deepcopy(solution)
     cells = []
     blocks = 0
@@ -81,6 +96,12 @@ def lesson_from_solution(solution: nbformat.NotebookNode, name: str) -> nbformat
     if blocks == 0:
         raise AuthoringError(f"{name} has no # BEGIN SOLUTION block: nothing to turn into a lesson")
     lesson.cells = cells
+    if book is not None:
+        try:
+            lesson = plain_notebook(lesson, book, f"solutions/{Path(name).stem}",
+                                    f"solutions/{name}")
+        except EditionError as error:
+            raise AuthoringError(str(error)) from error
     lesson.metadata.pop("widgets", None)
     lesson.metadata["shiftlab"] = {
         "generated_from": f"solutions/{name}",
@@ -108,12 +129,43 @@ def generate_lessons(root: Path, names: list[str] | None = None) -> dict[Path, s
         solutions = [path for path in solutions if path.stem in wanted]
     if not solutions:
         raise AuthoringError(f"no solution notebooks in {root / 'solutions'}")
+    book = _book(root)
     return {
         root / "lessons" / path.name: notebook_text(
-            lesson_from_solution(nbformat.read(path, as_version=4), path.name)
+            lesson_from_solution(nbformat.read(path, as_version=4), path.name, book)
         )
         for path in solutions
     }
+
+
+def _book(root: Path) -> Book:
+    try:
+        return read_book(root)
+    except (EditionError, OSError) as error:
+        raise AuthoringError(f"cannot read the course in {root}: {error}") from error
+
+
+def generate_notebooks(root: Path) -> dict[Path, str]:
+    """Every generated notebook: ``lessons/`` and the Jupyter edition ``notebooks/``."""
+    generated = generate_lessons(root)
+    try:
+        generated.update(generate_edition(root, notebook_text, _book(root)))
+    except EditionError as error:
+        raise AuthoringError(str(error)) from error
+    return generated
+
+
+def stale_notebooks(root: Path) -> list[str]:
+    """Generated notebooks that differ from what ``generate_notebooks`` writes, or whose source
+    is gone."""
+    generated = generate_notebooks(root)
+    stale = [str(path.relative_to(root)) for path, text in generated.items()
+             if not path.exists() or path.read_text(encoding="utf-8") != text]
+    from shiftlab.edition import EDITION_DIR
+
+    existing = set((root / "lessons").glob("*.ipynb")) | set((root / EDITION_DIR).rglob("*.ipynb"))
+    return stale + [f"{path.relative_to(root)} (no source any more)"
+                    for path in sorted(existing - set(generated))]
 
 
 def stale_lessons(root: Path, names: list[str] | None = None) -> list[str]:
@@ -141,8 +193,16 @@ def main(argv: list[str] | None = None) -> int:
                          help="the repository root (default: the current directory)")
     lessons.add_argument("names", nargs="*",
                          help="only these solution notebooks (default: all of them)")
+    every = commands.add_parser("notebooks",
+                                help="generate lessons/ and the Jupyter edition notebooks/")
+    every.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 if a generated notebook is out of date")
+    every.add_argument("--root", type=Path, default=Path.cwd(),
+                       help="the repository root (default: the current directory)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
+    if args.command == "notebooks":
+        return _notebooks(root, args.check)
     if args.check:
         stale = stale_lessons(root, args.names)
         for path in stale:
@@ -155,6 +215,27 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(root)}")
+    return 0
+
+
+def _notebooks(root: Path, check: bool) -> int:
+    if check:
+        stale = stale_notebooks(root)
+        for path in stale:
+            print(f"out of date: {path}")
+        if stale:
+            print("run `python -m shiftlab.authoring notebooks` to regenerate them")
+        return 1 if stale else 0
+    for path, text in generate_notebooks(root).items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(root)}")
+    from shiftlab.edition import EDITION_DIR
+
+    generated = set(generate_notebooks(root))
+    for path in sorted(set((root / EDITION_DIR).rglob("*.ipynb")) - generated):
+        print(f"no source any more: {path.relative_to(root)} (delete it if it is not yours)")
     return 0
 
 

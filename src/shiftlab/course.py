@@ -139,11 +139,16 @@ def chapters(root: Path | None) -> list[tuple[Chapter, Path | None]]:
 
 
 def chapter_table(root: Path | None) -> Markdown:
-    """The chapters as a Markdown table; a chapter that exists links to its page."""
+    """The chapters as a Markdown table; a chapter that exists links to its notebook.
+
+    The links are plain Markdown to ``NN_name.ipynb`` beside the intro: the book turns them into
+    links to the chapter's page, and JupyterLab opens the chapter's notebook (the intro of the
+    Jupyter edition sits beside the chapters of the edition), so no MyST shows in Jupyter.
+    """
     lines = ["| chapter | the claim it tests |", "|---|---|"]
     for chapter, path in chapters(root):
         if path is not None:
-            name = f"{{doc}}`{chapter.number}. {chapter.title} <{chapter.name}>`"
+            name = f"[{chapter.number}. {chapter.title}]({chapter.name}.ipynb)"
         else:
             name = f"{chapter.number}. {chapter.title} *(in preparation)*"
         lines.append(f"| {name} | {chapter.claim} |")

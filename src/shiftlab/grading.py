@@ -45,6 +45,7 @@ from IPython.display import Markdown
 
 from shiftlab.authoring import BEGIN, SOLUTION_TAG, STUB, notebook_text, stub_solutions
 from shiftlab.course import course_root, lesson_exercises, notebook_checkers
+from shiftlab.edition import plain_notebook, read_book
 from shiftlab.exercises import EXPECT_ENV
 
 POINTS_PER_EXERCISE = 1
@@ -227,8 +228,12 @@ def source_course(root: Path, names: list[str] | None = None, assignment: str | 
                          f"got {assignment!r}")
     files: dict[Path, str] = {Path("nbgrader_config.py"): nbgrader_config()}
     graded: dict[str, list[GradedExercise]] = {}
+    course = read_book(root)
     for path in _solution_paths(root, names):
-        notebook, exercises = source_notebook(nbformat.read(path, as_version=4), path.name,
+        # The prose in plain Markdown, as in lessons/: learners open the release in Jupyter.
+        solution = plain_notebook(nbformat.read(path, as_version=4), course,
+                                  f"solutions/{path.stem}", f"solutions/{path.name}")
+        notebook, exercises = source_notebook(solution, path.name,
                                               points)
         folder = assignment or path.stem
         files[Path("source") / folder / path.name] = notebook_text(notebook)

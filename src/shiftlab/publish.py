@@ -25,6 +25,11 @@ command as the full book, from a generated copy of the sources in ``_build/stude
 ``_config.yml`` (the book's launch and repository buttons) and the first code cell of every
 notebook, which installs the course package on Colab (``colab_cell``). The course ships with the
 placeholder ``PLACEHOLDER_URL``; a fork runs the ``repository`` command once with its own URL.
+It also writes the generated notebooks again (``lessons/`` and the Jupyter edition
+``notebooks/``), whose links point to the fork's online book.
+
+The student edition's download buttons serve the Jupyter edition of its own chapters (with the
+student closing sentence), generated into its source folder.
 """
 
 from __future__ import annotations
@@ -39,14 +44,15 @@ from pathlib import Path
 
 import nbformat
 
-from shiftlab.authoring import notebook_text
+from shiftlab.authoring import generate_notebooks, notebook_text
 from shiftlab.bench import BOOK_BUILD_ARGUMENTS, book_build_command
+from shiftlab.edition import EDITION_DIR, generate_edition
 from shiftlab.execution import cache_path
 
 PLACEHOLDER_URL = "https://github.com/shiftlab-course/shiftlab"
 """The repository URL the course ships with; a fork replaces it with ``repository``."""
 
-NOTEBOOK_DIRS = ("book", "solutions", "lessons")
+NOTEBOOK_DIRS = ("book", "solutions", "lessons", f"{EDITION_DIR}/book", f"{EDITION_DIR}/solutions")
 """The folders whose notebooks start with the Colab install cell."""
 
 SOLUTIONS_SENTENCE = re.compile(
@@ -143,6 +149,13 @@ def set_repository(root: Path, url: str, branch: str | None = None) -> list[Path
         if f"git+{old}" in text:
             path.write_text(text.replace(f"git+{old}", f"git+{url}"), encoding="utf-8")
             changed.append(path)
+    # The generated notebooks link to the online book, whose address follows the repository.
+    for path, text in generate_notebooks(root).items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            if path not in changed:
+                changed.append(path)
     return changed
 
 
@@ -232,6 +245,9 @@ def student_source(root: Path, destination: Path) -> Path:
         if leftover:
             raise PublishError(f"{page.relative_to(root)} links to the solutions "
                                f"({leftover.group(0)}); the student edition has none")
+    for path, text in generate_edition(destination, notebook_text).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     return destination
 
 

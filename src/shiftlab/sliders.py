@@ -1,16 +1,23 @@
-"""One call, two sliders: a live ipywidgets slider in Jupyter and a kernel-free one in the book.
+"""One call, one slider that works everywhere: in the book, in JupyterLab, Colab and VS Code.
 
 ``slider(fig, update, values)`` draws the figure once per value (``update(v)`` changes its
 artists, as in matplotlib's ``FuncAnimation``) and returns a ``Slider``. Displayed in a notebook,
-it hands the front end a MIME bundle with both versions:
+it is HTML: every frame as an ``<img>`` with its alt text, and an ``<input type="range">`` whose
+``oninput`` shows one of them. It needs no kernel and no external script, so the same output
 
-- ``application/vnd.jupyter.widget-view+json``: an ipywidgets slider and image, preferred by
-  JupyterLab, Notebook, VS Code and Colab when a kernel is running;
-- ``text/html``: the same frames as ``<img>`` elements and an ``<input type="range">`` whose
-  ``oninput`` shows one of them. It needs no kernel and no external script, so it works in the
-  static HTML book (``_config.yml`` tells myst-nb to prefer it over the widget view).
+- works in the static HTML book;
+- works in JupyterLab, Notebook, Colab and VS Code while the kernel runs, and after the notebook
+  is saved, closed and opened again without a kernel (an ipywidgets slider would show "Error
+  displaying widget: model not found" there, since JupyterLab does not save widget state by
+  default; all frames are pre-rendered, so a kernel round trip would add nothing);
+- takes the arrow keys for itself: JupyterLab's notebook shortcuts would otherwise move to the
+  next cell when a learner presses an arrow key on the slider;
+- shows each frame at its natural size, never stretched to the width of the output (at most the
+  width of the output and three quarters of the window's height), so it stays crisp and fits a
+  768-pixel-high screen with its control.
 
-Both show the same pre-rendered frames, so what a learner sees live is what a reader sees online.
+Each frame's alt text says what it shows: the figure's title, panels and axes
+(``shiftlab.alt_text``) and the slider's position.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from shiftlab import _validate
+from shiftlab.alt_text import alt_text
 
 MAX_FRAMES = 65
 """Each frame is a PNG in the page; more than this would break the 3 MB page budget."""
@@ -38,13 +46,27 @@ _SHOW_FRAME = (
 )
 
 
-class Slider:
-    """Pre-rendered frames of a figure, one per slider position, with their labels."""
+FRAME_STYLE = "max-width:100%;max-height:75vh;width:auto;height:auto;"
+"""Natural size, shrunk (never grown) to the output's width and 3/4 of the window's height."""
 
-    def __init__(self, frames: list[bytes], labels: list[str], label: str) -> None:
+_KEEP_KEYS = (
+    "if(/^(Arrow|Page|Home$|End$)/.test(event.key)&&!event.ctrlKey&&!event.metaKey)"
+    "{event.stopPropagation();}"
+)
+"""The keys that move a range input stop there, so that JupyterLab's notebook shortcuts (which
+would move to the next cell) do not take them; every other key (Ctrl+S, Escape) goes on."""
+
+
+class Slider:
+    """Pre-rendered frames of a figure, one per slider position, with their labels and alt
+    texts."""
+
+    def __init__(self, frames: list[bytes], labels: list[str], label: str,
+                 descriptions: list[str] | None = None) -> None:
         self.frames = frames
         self.labels = labels
         self.label = label
+        self.descriptions = descriptions or [""] * len(frames)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -58,53 +80,37 @@ class Slider:
         digest = hashlib.sha1(b"".join(self.frames)).hexdigest()
         return f"shiftlab-slider-{digest[:12]}"
 
+    def alt(self, index: int) -> str:
+        """The alt text of frame ``index``: what the figure shows, at which position."""
+        where = f"{self.label} = {self.labels[index]}"
+        description = self.descriptions[index]
+        return f"{description} Slider position: {where}." if description else where
+
     def html(self) -> str:
-        """The kernel-free slider: all frames as ``<img>`` and a range input that picks one."""
+        """The slider: all frames as ``<img>`` and a range input that picks one."""
         uid, label = self.uid, html.escape(self.label)
         images = "\n".join(
             f'<img class="shiftlab-frame" src="data:image/png;base64,'
-            f'{base64.b64encode(png).decode("ascii")}" alt="{label} = {html.escape(text)}" '
-            f'data-label="{html.escape(text)}" style="max-width:100%;height:auto;'
+            f'{base64.b64encode(png).decode("ascii")}" alt="{html.escape(self.alt(i))}" '
+            f'data-label="{html.escape(text)}" style="{FRAME_STYLE}'
             f'{"" if i == 0 else "display:none;"}">'
             for i, (png, text) in enumerate(zip(self.frames, self.labels, strict=True))
         )
         return (
-            f'<div class="shiftlab-slider" id="{uid}">\n{images}\n'
+            f'<div class="shiftlab-slider" id="{uid}" data-lm-suppress-shortcuts="true">'
+            f'\n{images}\n'
             '<div class="shiftlab-slider-controls" '
             'style="display:flex;align-items:center;gap:0.75em;max-width:40em;">'
             f'<label for="{uid}-input" style="white-space:nowrap;">{label}</label>'
             f'<input id="{uid}-input" type="range" min="0" max="{len(self) - 1}" step="1" '
-            f'value="0" style="flex:1;" oninput="{_SHOW_FRAME}">'
+            f'value="0" style="flex:1;" oninput="{_SHOW_FRAME}" '
+            f'onkeydown="{_KEEP_KEYS}">'
             f'<output for="{uid}-input" style="min-width:4em;">'
             f"{html.escape(self.labels[0])}</output></div>\n</div>"
         )
 
-    def widget(self) -> Any:
-        """The live slider: an ipywidgets ``SelectionSlider`` above an ``Image`` of the frame."""
-        import ipywidgets
-
-        image = ipywidgets.Image(value=self.frames[0], format="png")
-        image.layout.max_width = "100%"
-        control = ipywidgets.SelectionSlider(
-            options=[(text, i) for i, text in enumerate(self.labels)],
-            value=0,
-            description=self.label,
-            continuous_update=True,
-            style={"description_width": "initial"},
-            layout=ipywidgets.Layout(width="40em", max_width="100%"),
-        )
-
-        def show(change: dict) -> None:
-            image.value = self.frames[change["new"]]
-
-        control.observe(show, names="value")
-        return ipywidgets.VBox([image, control])
-
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        bundle = dict(self.widget()._repr_mimebundle_())
-        bundle["text/html"] = self.html()
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return {"text/html": self.html(), "text/plain": repr(self)}
 
 
 def slider(
@@ -136,7 +142,7 @@ def slider(
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {type(label).__name__}")
     dpi = _validate.positive_int(dpi, "dpi")
-    frames, labels = [], []
+    frames, labels, descriptions = [], [], []
     try:
         for value in values:
             update(value)
@@ -144,6 +150,7 @@ def slider(
             fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
             frames.append(buffer.getvalue())
             labels.append(fmt(value))
+            descriptions.append(alt_text(fig))
     finally:
         plt.close(fig)
-    return Slider(frames, labels, label)
+    return Slider(frames, labels, label, descriptions)

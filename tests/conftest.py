@@ -12,8 +12,8 @@ from book_pages import HTML, ROOT
 from filelock import FileLock
 from hypothesis import settings
 
-from shiftlab.bench import book_build_command
-from shiftlab.execution import cache_path, clear_cache, use_cache
+from shiftlab.book.bench import book_build_command
+from shiftlab.book.execution import cache_path, clear_cache, use_cache
 from shiftlab.exercises import _core
 from shiftlab.exercises._core import EXPECT_ENV
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from shiftlab.authoring import (
+from shiftlab.book.authoring import (
     STUB,
     AuthoringError,
     lesson_from_solution,
@@ -20,7 +20,7 @@ from shiftlab.authoring import (
     stale_lessons,
     stub_solutions,
 )
-from shiftlab.bench import execute_notebook
+from shiftlab.book.bench import execute_notebook
 from shiftlab.exercises import EXPECT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,7 @@ def test_the_lesson_command_reports_and_repairs_a_stale_lesson(tmp_path, capsys)
 
 def test_the_lesson_command_runs_as_a_module_and_finds_the_repository_in_sync():
     checked = subprocess.run(
-        [sys.executable, "-m", "shiftlab.authoring", "lessons", "--check"],
+        [sys.executable, "-m", "shiftlab.book.authoring", "lessons", "--check"],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -1,8 +1,8 @@
-"""The benchmark's arithmetic and its quick parts (shiftlab.bench)."""
+"""The benchmark's arithmetic and its quick parts (shiftlab.book.bench)."""
 
 import pytest
 
-from shiftlab.bench import main, ratio
+from shiftlab.book.bench import main, ratio
 
 
 def test_the_ratio_is_the_test_command_over_the_work_it_has_to_do():

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from book_pages import CHAPTERS, ROOT, toc_pages
 
-from shiftlab.bench import BOOK_BUILD_ARGUMENTS, book_build_command
+from shiftlab.book.bench import BOOK_BUILD_ARGUMENTS, book_build_command
 
 pytestmark = pytest.mark.book
 

@@ -18,7 +18,8 @@ from shiftlab.boundary import (
     receptive_field,
     tap_coverage,
 )
-from shiftlab.boundary_plots import band_explorer, band_heatmaps, map_grid, number_grids
+from shiftlab.figures.boundary import band_explorer, band_heatmaps, map_grid, number_grids
+from shiftlab.figures.sliders import slider
 from shiftlab.local_max import (
     NEIGHBOURS,
     LocalMaxNet,
@@ -40,7 +41,6 @@ from shiftlab.position import (
     pixel_features,
     r2_score,
 )
-from shiftlab.sliders import slider
 
 # boundary
 

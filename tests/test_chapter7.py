@@ -32,11 +32,11 @@ from shiftlab.consistency import (
 )
 from shiftlab.data import gaussian_images, random_kernel, sample_image
 from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
+from shiftlab.figures.restoring import downsampling_explorer
 from shiftlab.glyphs import glyph_images
 from shiftlab.layers import conv2d, global_avg_pool, global_max_pool
 from shiftlab.metrics import exact_tolerance, fraction_exact, invariance_error
 from shiftlab.pooling import changes_by_shift
-from shiftlab.restoring_plots import downsampling_explorer
 from shiftlab.stride import downsample, polyphase, shifted_copy_error, zone_plate
 from shiftlab.training import train_runs
 from shiftlab.transforms import Shift, crop_shift, shift

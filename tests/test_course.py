@@ -7,7 +7,7 @@ import pytest
 from book_pages import ROOT
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from shiftlab.course import (
+from shiftlab.book.course import (
     DEPENDS_ON,
     MINUTES_PER_CODE_CELL,
     MINUTES_PER_EXERCISE,
@@ -25,7 +25,7 @@ from shiftlab.course import (
     lesson_times,
     reading_minutes,
 )
-from shiftlab.plotting import PANEL_INCHES
+from shiftlab.figures.panels import PANEL_INCHES
 
 LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
 

@@ -1,12 +1,12 @@
 """The book's executions: the cache is keyed on shiftlab's code, notebooks run two at a time,
-a failing notebook is never cached, and prose does not count (shiftlab.execution)."""
+a failing notebook is never cached, and prose does not count (shiftlab.book.execution)."""
 
 import shutil
 
 import nbformat
 import pytest
 
-from shiftlab.execution import (
+from shiftlab.book.execution import (
     KEY_SETTING,
     cache_path,
     clear_cache,

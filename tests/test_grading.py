@@ -1,4 +1,4 @@
-"""Grading a class with nbgrader: the source course that ``python -m shiftlab.grading source``
+"""Grading a class with nbgrader: the source course that ``python -m shiftlab.book.grading source``
 writes, and nbgrader's own commands run on it end to end with its SQLite gradebook.
 
 The end-to-end tests (marked ``slow``) grade five submissions of chapter 1 with
@@ -21,10 +21,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from shiftlab.authoring import STUB
-from shiftlab.course import lesson_exercises
-from shiftlab.exercises import EXPECT_ENV
-from shiftlab.grading import (
+from shiftlab.book.authoring import STUB
+from shiftlab.book.course import lesson_exercises
+from shiftlab.book.grading import (
     HIDDEN_BEGIN,
     HIDDEN_END,
     GradingError,
@@ -35,6 +34,7 @@ from shiftlab.grading import (
     source_notebook,
     write_source_course,
 )
+from shiftlab.exercises import EXPECT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))

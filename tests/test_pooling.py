@@ -1,5 +1,5 @@
 """Surviving pooled values (shiftlab.pooling), the glyph task (shiftlab.glyphs) and the pooling
-figures (shiftlab.pooling_plots): laws, exact values and argument validation."""
+figures (shiftlab.figures.pooling): laws, exact values and argument validation."""
 
 import itertools
 from fractions import Fraction
@@ -10,6 +10,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shiftlab.figures.pooling import shift_maps, survival_explorer, survivor_histogram
+from shiftlab.figures.sliders import slider
 from shiftlab.glyphs import CLASSES, GLYPHS, glyph_images
 from shiftlab.layers import max_pool
 from shiftlab.metrics import fraction_exact, invariance_error, prediction_agreement
@@ -22,8 +24,6 @@ from shiftlab.pooling import (
     surviving,
     surviving_fraction,
 )
-from shiftlab.pooling_plots import shift_maps, survival_explorer, survivor_histogram
-from shiftlab.sliders import slider
 from shiftlab.training import train_runs
 from shiftlab.transforms import Identity, Shift, shift, translate
 

@@ -14,9 +14,9 @@ import yaml
 from book_pages import CHAPTERS, ROOT
 from IPython.core.inputtransformer2 import TransformerManager
 
-from shiftlab.authoring import stale_lessons
-from shiftlab.execution import cache_path
-from shiftlab.publish import (
+from shiftlab.book.authoring import stale_lessons
+from shiftlab.book.execution import cache_path
+from shiftlab.book.publish import (
     PLACEHOLDER_URL,
     SOLUTIONS_SENTENCE,
     STUDENT_SENTENCE,
@@ -209,7 +209,7 @@ def test_the_student_edition_is_never_written_into_the_sources(tmp_path):
 def student_build(built_book) -> str:
     """The student edition, built with the documented command after the full book, whose
     executed notebooks it reuses; its log."""
-    result = subprocess.run([sys.executable, "-m", "shiftlab.publish", "student"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "shiftlab.book.publish", "student"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     return result.stdout + result.stderr

@@ -23,13 +23,13 @@ from shiftlab.consistency import (
     shift_each,
 )
 from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
-from shiftlab.glyphs import glyph_images
-from shiftlab.restoring_plots import (
+from shiftlab.figures.restoring import (
     aliasing_figure,
     consistency_bars,
     downsampling_explorer,
     gain_curves,
 )
+from shiftlab.glyphs import glyph_images
 
 X = torch.zeros(1, 1, 8, 8)
 LONG = torch.long

@@ -1,4 +1,4 @@
-"""shiftlab.rook, shiftlab.quadrant, shiftlab.rook_plots and shiftlab.progress: argument
+"""shiftlab.rook, shiftlab.quadrant, shiftlab.figures.rook and shiftlab.book.progress: argument
 validation, shapes, and the progress bar's two forms."""
 
 import re
@@ -8,8 +8,16 @@ import pytest
 import torch
 from tqdm.std import tqdm as std_tqdm
 
-from shiftlab import progress as progress_module
-from shiftlab.progress import NotebookProgress, progress
+from shiftlab.book import progress as progress_module
+from shiftlab.book.progress import NotebookProgress, progress
+from shiftlab.figures.rook import (
+    border_sweep_figure,
+    outcomes_figure,
+    paper_quadrant_figure,
+    paper_table,
+    rook_training_explorer,
+)
+from shiftlab.figures.sliders import slider
 from shiftlab.quadrant import (
     PAPER_BORDERS,
     PAPER_QUADRANT,
@@ -31,14 +39,6 @@ from shiftlab.rook import (
     train_rook_experiment,
     train_rook_runs,
 )
-from shiftlab.rook_plots import (
-    border_sweep_figure,
-    outcomes_figure,
-    paper_quadrant_figure,
-    paper_table,
-    rook_training_explorer,
-)
-from shiftlab.sliders import slider
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import shiftlab
-from shiftlab import data, layers, metrics, sliders, transforms
+from shiftlab import data, layers, metrics, transforms
+from shiftlab.figures import sliders
 
 IMAGE = torch.zeros(4, 4)
 BATCH = torch.zeros(2, 1, 4, 4)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shiftlab.bench import BOOK_BUILD_ARGUMENTS
-from shiftlab.publish import STUDENT_DIR
+from shiftlab.book.bench import BOOK_BUILD_ARGUMENTS
+from shiftlab.book.publish import STUDENT_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -118,7 +118,7 @@ def edition_script() -> str:
 
 @pytest.mark.parametrize("edition, site, command", [
     ("full", Path("_build", "html"), " ".join(["jupyter-book", *BOOK_BUILD_ARGUMENTS])),
-    ("student", STUDENT_DIR / "html", "python -m shiftlab.publish student"),
+    ("student", STUDENT_DIR / "html", "python -m shiftlab.book.publish student"),
 ])
 def test_the_edition_switch_builds_that_edition_and_publishes_its_folder(
         tmp_path, edition, site, command):

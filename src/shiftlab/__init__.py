@@ -7,8 +7,8 @@ One module per idea, each short enough to read in one sitting. The foundations:
 - ``shiftlab.layers``      convolution with a padding mode, global pooling, edge filters
 - ``shiftlab.data``        images generated or shipped with matplotlib (no downloads)
 - ``shiftlab.models``      small CNNs configured by one object; ``shiftlab.training`` trains them
-- ``shiftlab.plotting``    the figures the chapters share
-- ``shiftlab.sliders``     one call, a live slider in Jupyter and a kernel-free one in the book
+- ``shiftlab.figures.panels``    the figures the chapters share
+- ``shiftlab.figures.sliders``  one call: a live slider in Jupyter, a kernel-free one in the book
 
 The ideas of the chapters, in order:
 
@@ -22,16 +22,17 @@ The ideas of the chapters, in order:
 (``*_plots`` modules hold each chapter's own figures.) The machinery of the course:
 
 - ``shiftlab.exercises``   the checkers of the exercise notebooks, one module per chapter
-- ``shiftlab.authoring``   ``python -m shiftlab.authoring lessons``: lessons from solutions
+- ``shiftlab.book.authoring``  ``python -m shiftlab.book.authoring lessons``: lessons
 - ``shiftlab.book``        ``glue``: numbers computed in a notebook, quoted in its prose
-- ``shiftlab.progress``    a progress bar that reads right in Jupyter and in the book
-- ``shiftlab.course``      the course's plan and map; ``shiftlab.publish``: the student edition
-- ``shiftlab.execution``   the book's executions: cached against shiftlab's code, two at a time
-- ``shiftlab.bench``       ``python -m shiftlab.bench``: test command vs its work, notebook times,
-  page sizes
+- ``shiftlab.book.progress``    a progress bar that reads right in Jupyter and in the book
+- ``shiftlab.book.course``  the course's plan and map; ``shiftlab.book.publish``: student edition
+- ``shiftlab.book.execution``   the book's executions: cached against shiftlab's code, two at a time
+- ``shiftlab.book.bench``  ``python -m shiftlab.book.bench``: test command vs its work, notebook
+  times, page sizes
 """
 
 from shiftlab.data import gaussian_images, random_kernel, sample_image
+from shiftlab.figures.sliders import slider
 from shiftlab.layers import conv2d, edge_kernel, global_avg_pool, global_max_pool
 from shiftlab.metrics import (
     equivariance_error,
@@ -40,7 +41,6 @@ from shiftlab.metrics import (
     invariance_error,
     relative_error,
 )
-from shiftlab.sliders import slider
 from shiftlab.transforms import (
     CropShift,
     Identity,

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import torch
 
 from shiftlab import _validate
+from shiftlab.book.progress import progress
 from shiftlab.data import sample_image
 from shiftlab.layers import PADDINGS
-from shiftlab.progress import progress
 from shiftlab.rook import RookNet, RookNetConfig, corner_pair
 from shiftlab.training import train_runs
 

@@ -29,8 +29,8 @@ import torch
 from matplotlib.figure import Figure
 
 from shiftlab import _validate
+from shiftlab.figures.panels import PANEL_INCHES, image_panel
 from shiftlab.metrics import rounding_bound
-from shiftlab.plotting import PANEL_INCHES, image_panel
 from shiftlab.transforms import shift
 
 Image = Callable[[torch.Tensor], torch.Tensor]

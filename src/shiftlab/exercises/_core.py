@@ -105,7 +105,7 @@ def exercise(number: str, title: str) -> Callable[[Callable[..., None]], Callabl
                 raise ExerciseError(
                     f"❌ {name} passed in an untouched lesson, so the lesson contains a solution: "
                     "put it between # BEGIN SOLUTION and # END SOLUTION in solutions/ and "
-                    "regenerate the lessons with `python -m shiftlab.authoring lessons`"
+                    "regenerate the lessons with `python -m shiftlab.book.authoring lessons`"
                 )
 
         checker.exercise_name = name  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 
 from shiftlab import _validate
-from shiftlab.plotting import image_panel
+from shiftlab.figures.panels import image_panel
 from shiftlab.stride import shifted_copy_error
 from shiftlab.transforms import shift
 

@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    python -m shiftlab.bench                            # everything (several minutes)
-    python -m shiftlab.bench --skip-tests --skip-units  # the notebooks' times only
-    python -m shiftlab.bench --only-pages               # page sizes of an existing _build/html
+    python -m shiftlab.book.bench                            # everything (several minutes)
+    python -m shiftlab.book.bench --skip-tests --skip-units  # the notebooks' times only
+    python -m shiftlab.book.bench --only-pages               # page sizes of an existing _build/html
 
 In one run, on one machine, one after another:
 
@@ -170,7 +170,7 @@ def _print_pages(html_root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shiftlab.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m shiftlab.book.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository root")
     parser.add_argument("--skip-notebooks", action="store_true",
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(part)
         if part == "book":
             text = (logs / "book.log").read_text(encoding="utf-8")
-            ahead = text.count(": executed in ")  # by shiftlab.execution, then cached
+            ahead = text.count(": executed in ")  # by shiftlab.book.execution, then cached
             executed = ahead + text.count("Executed notebook in")
             last = (f"{executed} notebooks executed, "
                     f"{text.count('Using cached notebook') - ahead} found in the cache")

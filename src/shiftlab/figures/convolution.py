@@ -4,7 +4,7 @@
   as a map over positions;
 - ``error_curves``: errors against a parameter (the depth of a network) on a log axis, with
   the errors that are exactly 0 drawn on a floor of their own;
-- ``moving_maps_explorer``: a row of maps for ``shiftlab.sliders.slider`` with a cross that
+- ``moving_maps_explorer``: a row of maps for ``shiftlab.figures.sliders.slider`` with a cross that
   follows one point of the content.
 
 Images are gray, feature maps viridis, differences magma (all read in grayscale). Functions return
@@ -22,7 +22,7 @@ import torch
 from matplotlib.figure import Figure
 
 from shiftlab import _validate
-from shiftlab.plotting import PANEL_INCHES, ZERO_ON_LOG_AXIS, image_panel
+from shiftlab.figures.panels import PANEL_INCHES, ZERO_ON_LOG_AXIS, image_panel
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from shiftlab import _validate
-from shiftlab.plotting import PANEL_INCHES, image_panel
+from shiftlab.figures.panels import PANEL_INCHES, image_panel
 from shiftlab.quadrant import BorderSweep
 from shiftlab.rook import LABELS, RookRuns, rook_patch
 

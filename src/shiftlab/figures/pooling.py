@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from shiftlab import _validate
+from shiftlab.figures.panels import PANEL_INCHES, image_panel
 from shiftlab.layers import max_pool
-from shiftlab.plotting import PANEL_INCHES, image_panel
 from shiftlab.pooling import surviving
 from shiftlab.transforms import shift
 

@@ -5,7 +5,7 @@
 - ``map_grid``: rows x columns of maps (feature maps per padding mode, decoded positions);
 - ``band_heatmaps``: error maps on a log colour scale, exact zeros black (every nonzero error
   is lighter), the predicted band outlined; ``band_explorer`` is the same figure for
-  ``shiftlab.sliders.slider``.
+  ``shiftlab.figures.sliders.slider``.
 
 Numbers and maps are gray or viridis, errors magma: all read in grayscale. Functions return the
 ``Figure``, closed, so a notebook shows it once: as the cell's value.
@@ -26,7 +26,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 
 from shiftlab import _validate
-from shiftlab.plotting import PANEL_INCHES, image_panel
+from shiftlab.figures.panels import PANEL_INCHES, image_panel
 
 BAND_PANEL_INCHES = 2.1
 """Side of one error map: four of them and a colour bar fill the width of a book page."""

@@ -18,8 +18,8 @@ from shiftlab.boundary import (
     receptive_field,
     tap_coverage,
 )
+from shiftlab.figures import slider
 from shiftlab.figures.boundary import band_explorer, band_heatmaps, map_grid, number_grids
-from shiftlab.figures.sliders import slider
 from shiftlab.local_max import (
     NEIGHBOURS,
     LocalMaxNet,

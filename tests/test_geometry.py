@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shiftlab.fft_conv import fft_conv2d
+from shiftlab.figures import slider
 from shiftlab.figures.convolution import equivariance_row, error_curves, moving_maps_explorer
-from shiftlab.figures.sliders import slider
 from shiftlab.geometry import Rotate90, Zoom, rotate90, rotation_average, zoom
 from shiftlab.layers import conv2d
 from shiftlab.transforms import Shift, shift

@@ -10,8 +10,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shiftlab.figures import slider
 from shiftlab.figures.pooling import shift_maps, survival_explorer, survivor_histogram
-from shiftlab.figures.sliders import slider
 from shiftlab.glyphs import CLASSES, GLYPHS, glyph_images
 from shiftlab.layers import max_pool
 from shiftlab.metrics import fraction_exact, invariance_error, prediction_agreement

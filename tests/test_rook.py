@@ -10,6 +10,7 @@ from tqdm.std import tqdm as std_tqdm
 
 from shiftlab.book import progress as progress_module
 from shiftlab.book.progress import NotebookProgress, progress
+from shiftlab.figures import slider
 from shiftlab.figures.rook import (
     border_sweep_figure,
     outcomes_figure,
@@ -17,7 +18,6 @@ from shiftlab.figures.rook import (
     paper_table,
     rook_training_explorer,
 )
-from shiftlab.figures.sliders import slider
 from shiftlab.quadrant import (
     PAPER_BORDERS,
     PAPER_QUADRANT,

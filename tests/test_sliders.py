@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from shiftlab.figures.panels import image_row_explorer, shift_explorer
-from shiftlab.figures.sliders import slider
+from shiftlab.figures import slider
+from shiftlab.figures.invariance import image_row_explorer, shift_explorer
 from shiftlab.transforms import shift
 
 VALUES = [0, 2, 4, 6]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from shiftlab import stride
+from shiftlab.figures.stride import stride_explorer
 from shiftlab.stride import (
     above_nyquist,
     aliased_region,
@@ -20,7 +21,6 @@ from shiftlab.stride import (
     polyphase,
     shifted_copy_bound,
     shifted_copy_error,
-    stride_explorer,
     zone_plate,
 )
 from shiftlab.transforms import shift

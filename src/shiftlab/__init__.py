@@ -32,7 +32,6 @@ The ideas of the chapters, in order:
 """
 
 from shiftlab.data import gaussian_images, random_kernel, sample_image
-from shiftlab.figures.sliders import slider
 from shiftlab.layers import conv2d, edge_kernel, global_avg_pool, global_max_pool
 from shiftlab.metrics import (
     equivariance_error,
@@ -72,6 +71,5 @@ __all__ = [
     "relative_error",
     "sample_image",
     "shift",
-    "slider",
     "translate",
 ]

@@ -7,10 +7,10 @@ gives the same numbers on every run whatever else it has drawn before.
 from __future__ import annotations
 
 import matplotlib.cbook
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from shiftlab import _validate
 
@@ -21,8 +21,8 @@ def sample_image(size: int = 64, dtype: torch.dtype = torch.float32) -> torch.Te
     Grayscale, the central square cropped, resized with anti-aliasing, values in ``[0, 1]``.
     """
     size = _validate.positive_int(size, "size")
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
-        rgb = plt.imread(file, format="jpg")
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file, Image.open(file) as jpeg:
+        rgb = np.asarray(jpeg)  # what matplotlib's imread returns for a JPEG
     gray = torch.from_numpy(np.asarray(rgb, dtype=np.float64).mean(axis=-1) / 255.0)
     height, width = gray.shape
     side = min(height, width)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 AVX2_MACHINE = {"MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 """The code paths of a CPU with AVX2 but no AVX-512, as many laptops have."""
@@ -51,7 +51,7 @@ PATH_VARIABLES = ("MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "OMP_
 
 def law_test_files() -> list[str]:
     """The test files that hold law tests (collecting only these keeps each run short)."""
-    return sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").glob("test_*.py")
+    return sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("test_*.py")
                   if path.name != Path(__file__).name
                   and "pytest.mark.law" in path.read_text(encoding="utf-8"))
 
@@ -96,7 +96,7 @@ def test_the_law_tests_are_selected_and_this_test_is_not_one():
                             timeout=600)
     assert listed.returncode == 0, (listed.stdout + listed.stderr)[-3000:]
     assert "test_cpu_paths" not in listed.stdout  # no recursion
-    assert "tests/test_cpu_paths.py" not in law_test_files()
+    assert "tests/book/test_cpu_paths.py" not in law_test_files()
     for chapter in ("test_chapter1", "test_chapter2", "test_chapter3", "test_chapter5"):
         assert chapter in listed.stdout
 

@@ -36,7 +36,7 @@ from shiftlab.book.grading import (
 )
 from shiftlab.exercises import EXPECT_ENV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 CHAPTER = "01_invariance_equivariance"
 """The chapter graded end to end (five exercises, about 5 s per submission)."""

@@ -86,7 +86,7 @@ def test_the_map_of_a_notebook_opened_alone_shows_the_plan():
 
 
 def test_the_course_root_is_the_folder_of_the_table_of_contents(tmp_path):
-    assert course_root(ROOT / "tests") == ROOT
+    assert course_root(ROOT / "tests" / "book") == ROOT
     assert course_root(tmp_path) is None
 
 

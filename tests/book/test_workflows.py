@@ -20,7 +20,7 @@ import yaml
 from shiftlab.book.bench import BOOK_BUILD_ARGUMENTS
 from shiftlab.book.publish import STUDENT_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent
 """The virtualenv's scripts: actionlint and shellcheck come from its pinned wheels."""

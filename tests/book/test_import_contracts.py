@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "shiftlab"
 ROOMS = ("figures", "exercises", "book")
 TOOLS = Path(sys.executable).parent

@@ -1,9 +1,9 @@
 """The contract of COURSE.md section 4, for every checker of every chapter at once.
 
-Each ``tests/test_exercises*.py`` module lists its checkers with a right answer in ``CHECKS``
-and tests the wrong answers of its own chapter; the four promises below hold for all of them: a
-right answer passes (✅), an untouched stub is pending (⏳), a stub fails in a solution notebook,
-and a right answer fails in an untouched lesson (a lesson that leaks its solution).
+Each ``tests/exercises/test_exercises*.py`` module lists its checkers with a right answer in
+``CHECKS`` and tests the wrong answers of its own chapter; the four promises below hold for all
+of them: a right answer passes (✅), an untouched stub is pending (⏳), a stub fails in a solution
+notebook, and a right answer fails in an untouched lesson (a lesson that leaks its solution).
 """
 
 import importlib

@@ -48,7 +48,7 @@ dtypes = st.sampled_from([torch.float32, torch.float64])
 @pytest.fixture(autouse=True)
 def one_thread():
     # Many small tensors, as in the chapter: one thread is faster. Not a cure for rounding:
-    # where OMP_NUM_THREADS is set, as tests/test_cpu_paths.py sets it, it is left alone.
+    # where OMP_NUM_THREADS is set, as tests/book/test_cpu_paths.py sets it, it is left alone.
     threads = torch.get_num_threads()
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)

@@ -23,7 +23,7 @@ from shiftlab.book.authoring import (
 from shiftlab.book.bench import execute_notebook
 from shiftlab.exercises import EXPECT_ENV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for folder in ("book", "lessons", "solutions")
                    for p in (ROOT / folder).glob("*.ipynb"))
 

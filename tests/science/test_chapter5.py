@@ -37,8 +37,8 @@ MODES = ("valid", "same", "full", "circular", "reflect")
 @pytest.fixture(autouse=True)
 def one_thread():
     # Thousands of operations on small tensors, as in the chapter: one thread is faster. Not a
-    # cure for rounding: where OMP_NUM_THREADS is set, as tests/test_cpu_paths.py sets it, it is
-    # left alone.
+    # cure for rounding: where OMP_NUM_THREADS is set, as tests/book/test_cpu_paths.py sets it,
+    # it is left alone.
     threads = torch.get_num_threads()
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)

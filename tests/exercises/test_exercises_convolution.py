@@ -4,9 +4,9 @@ message on the likely wrong answers, on randomized inputs."""
 import pytest
 import torch
 
+from shiftlab.convolution import Rotate90, rotate90
 from shiftlab.exercises import _core, convolution
 from shiftlab.exercises._core import ExerciseError
-from shiftlab.geometry import Rotate90, rotate90
 from shiftlab.layers import conv2d
 from shiftlab.metrics import equivariance_error
 from shiftlab.transforms import Identity, Shift, shift, translate

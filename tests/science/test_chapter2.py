@@ -11,6 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shiftlab.boundary import influence_mask
+from shiftlab.convolution import (
+    Rotate90,
+    Zoom,
+    fft_conv2d,
+    fft_equivariance_bound,
+    rotate90,
+    rotation_average,
+)
 from shiftlab.data import (
     gaussian_images,
     integer_images,
@@ -18,8 +26,6 @@ from shiftlab.data import (
     random_kernel,
     sample_image,
 )
-from shiftlab.fft_conv import fft_conv2d, fft_equivariance_bound
-from shiftlab.geometry import Rotate90, Zoom, rotate90, rotation_average
 from shiftlab.layers import conv2d, edge_kernel
 from shiftlab.local_max import (
     LocalMaxNet,

@@ -8,8 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftlab.data import gaussian_images, random_kernel, sample_image
-from shiftlab.glyphs import glyph_images
+from shiftlab.data import gaussian_images, glyph_images, random_kernel, sample_image
 from shiftlab.layers import conv2d, global_avg_pool, global_max_pool, max_pool
 from shiftlab.metrics import equivariance_error, exact_tolerance, fraction_exact, invariance_error
 from shiftlab.models import ConvNet, ConvNetConfig, SqueezeExcitation

@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from shiftlab.data import sample_image
-from shiftlab.glyphs import GLYPHS
+from shiftlab.data import GLYPHS, sample_image
 from shiftlab.layers import conv2d
 from shiftlab.metrics import exact_tolerance
 from shiftlab.quadrant import (

@@ -19,7 +19,6 @@ from shiftlab.antialias import (
     frequency_response,
     ideal_lowpass,
 )
-from shiftlab.aps import aps_downsample, aps_output_shift, aps_phase, component_norms
 from shiftlab.consistency import (
     KAYHAN_2020,
     PAPERS,
@@ -30,14 +29,20 @@ from shiftlab.consistency import (
     glyph_scenes,
     shift_each,
 )
-from shiftlab.data import gaussian_images, random_kernel, sample_image
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
+from shiftlab.data import gaussian_images, glyph_images, random_kernel, sample_image
 from shiftlab.figures.restoring import downsampling_explorer
-from shiftlab.glyphs import glyph_images
 from shiftlab.layers import conv2d, global_avg_pool, global_max_pool
 from shiftlab.metrics import exact_tolerance, fraction_exact, invariance_error
 from shiftlab.pooling import changes_by_shift
-from shiftlab.stride import downsample, polyphase, shifted_copy_error, zone_plate
+from shiftlab.restoring import (
+    DownsamplingConfig,
+    DownsamplingNet,
+    aps_downsample,
+    aps_output_shift,
+    aps_phase,
+    median_split,
+)
+from shiftlab.stride import component_norms, downsample, polyphase, shifted_copy_error, zone_plate
 from shiftlab.training import train_runs
 from shiftlab.transforms import Shift, crop_shift, shift
 

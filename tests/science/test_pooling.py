@@ -1,4 +1,4 @@
-"""Surviving pooled values (shiftlab.pooling), the glyph task (shiftlab.glyphs) and the pooling
+"""Surviving pooled values (shiftlab.pooling), the glyph task (shiftlab.data) and the pooling
 figures (shiftlab.figures.pooling): laws, exact values and argument validation."""
 
 import itertools
@@ -10,9 +10,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shiftlab.data import CLASSES, GLYPHS, glyph_images
 from shiftlab.figures import slider
 from shiftlab.figures.pooling import shift_maps, survival_explorer, survivor_histogram
-from shiftlab.glyphs import CLASSES, GLYPHS, glyph_images
 from shiftlab.layers import max_pool
 from shiftlab.metrics import fraction_exact, invariance_error, prediction_agreement
 from shiftlab.models import ConvNet, ConvNetConfig

@@ -14,22 +14,23 @@ from shiftlab.antialias import (
     frequency_response,
     ideal_lowpass,
 )
-from shiftlab.aps import aps_downsample, aps_output_shift, aps_phase, component_norms
-from shiftlab.consistency import (
-    consistency,
-    consistency_table,
-    crop_each,
-    glyph_scenes,
-    shift_each,
-)
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
+from shiftlab.consistency import consistency, consistency_table, crop_each, glyph_scenes, shift_each
+from shiftlab.data import glyph_images
 from shiftlab.figures.restoring import (
     aliasing_figure,
     consistency_bars,
     downsampling_explorer,
     gain_curves,
 )
-from shiftlab.glyphs import glyph_images
+from shiftlab.restoring import (
+    DownsamplingConfig,
+    DownsamplingNet,
+    aps_downsample,
+    aps_output_shift,
+    aps_phase,
+    median_split,
+)
+from shiftlab.stride import component_norms
 
 X = torch.zeros(1, 1, 8, 8)
 LONG = torch.long

@@ -7,17 +7,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet
-from shiftlab.glyphs import glyph_images
+from shiftlab.data import glyph_images
 from shiftlab.models import ConvNet, ConvNetConfig
+from shiftlab.restoring import DownsamplingConfig, DownsamplingNet
 from shiftlab.rook import RookNet, RookNetConfig, rook_images
-from shiftlab.training import (
-    Recipe,
-    Runs,
-    rate_interval,
-    train,
-    train_runs,
-)
+from shiftlab.training import Recipe, Runs, rate_interval, train, train_runs
 
 IMAGES, LABELS = glyph_images(48, 8, noise=0.2, seed=0)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from shiftlab.convolution import Rotate90, rotate90, rotation_average
 from shiftlab.exercises._core import (
     ExerciseError,
     as_number,
@@ -25,7 +26,6 @@ from shiftlab.exercises._core import (
     random_int,
     random_pair,
 )
-from shiftlab.geometry import Rotate90, rotate90, rotation_average
 from shiftlab.layers import conv2d, edge_kernel
 from shiftlab.metrics import equivariance_error, exact_tolerance, relative_error
 from shiftlab.transforms import Identity, Shift, shift

@@ -13,13 +13,12 @@ import torch
 from torch import nn
 
 from shiftlab.antialias import binomial_filter, blur_pool
-from shiftlab.aps import aps_downsample
 from shiftlab.consistency import consistency, shift_each
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
+from shiftlab.data import glyph_images
 from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise, random_int
-from shiftlab.glyphs import glyph_images
 from shiftlab.metrics import fraction_exact
 from shiftlab.models import ConvNet, ConvNetConfig
+from shiftlab.restoring import DownsamplingConfig, DownsamplingNet, aps_downsample, median_split
 from shiftlab.stride import downsample, polyphase, shifted_copy_error
 
 

@@ -1,4 +1,5 @@
-"""A small CNN whose downsampling is pluggable, to compare the remedies for lost invariance.
+"""Restoring invariance (chapter 7): adaptive polyphase sampling, and a small CNN whose
+downsampling is pluggable, to compare the remedies for lost invariance.
 
     x → [conv (padding, stride 1) → + bias → ReLU → downsample] × L → global pool → linear
 
@@ -6,13 +7,31 @@ The ``downsample`` step halves the feature map in one of three ways:
 
 - ``"stride"``: keep every second sample, ``D_2``: the baseline, a stride-2 convolution;
 - ``"blur"``: BlurPool, ``D_2 (B * ·)`` with a binomial filter (``shiftlab.antialias``);
-- ``"aps"``: adaptive polyphase sampling, the component of largest norm (``shiftlab.aps``).
+- ``"aps"``: adaptive polyphase sampling, the component of largest norm (``aps_downsample``).
 
 and ``padding`` decides the border: ``"same"`` (zeros, size kept), ``"full"`` (``k - 1`` zeros
 on every side, the map grows by ``k - 1``) or ``"circular"`` (the torus). With circular padding
 and ``"aps"`` every layer satisfies ``f(T_t x) = T_q f(x)`` for every shift ``t``, so the
 classifier is invariant to every circular shift; ``shiftlab.models.ConvNet`` has no blur and no
 APS, which is why this network exists.
+
+*Adaptive polyphase sampling* (APS, ``aps_downsample``): downsample by keeping the polyphase
+component of largest norm, so that the samples kept follow the content instead of the grid
+(Chaman & Dokmanić 2021).
+
+With the polyphase components ``P_a x`` of chapter 3 (``stride.polyphase``),
+
+    a*(x) = argmax_a ‖P_a x‖          (ties: the first a in the order (0,0), (0,1), ...)
+    APS_s(x) = P_{a*(x)} x            x: (N, C, H, W) -> (N, C, H/s, W/s)
+
+The norm is taken over all channels of a sample together, so every channel keeps the same
+samples. A circular shift ``T_t`` permutes the components and shifts each one
+(``P_a T_t = T_q P_{(a - t) mod s}``), and shifts keep norms; so the largest component of
+``T_t x`` is the largest of ``x``, moved. Whenever the largest is unique,
+
+    APS_s(T_t x) = T_q APS_s(x),   a' = (a* + t) mod s,   q = (t + a* - a') / s
+
+for EVERY shift t, not only for t in ``sZ x sZ`` as with a fixed stride.
 """
 
 from __future__ import annotations
@@ -24,9 +43,50 @@ from torch import nn
 
 from shiftlab import _validate
 from shiftlab.antialias import blur_pool
-from shiftlab.aps import aps_downsample
 from shiftlab.layers import conv2d
 from shiftlab.models import ConvStack
+from shiftlab.stride import component_norms, phase_after_shift, polyphase
+
+
+def aps_phase(x: torch.Tensor, s: int = 2) -> torch.Tensor:
+    """The component APS keeps, ``a*(x) = (a_y, a_x)``: shape ``(2,)`` for an ``(H, W)`` image,
+    ``(N, 2)`` for a batch (``torch.long``). Ties go to the first in row-major order."""
+    with torch.no_grad():  # a choice, not a function to differentiate: no graph for the norms
+        norms = component_norms(x, s)
+    # argmax returns the first of equal maxima: the deterministic tie-break
+    k = norms.flatten(start_dim=-2).argmax(dim=-1)
+    return torch.stack([k // s, k % s], dim=-1)
+
+
+def aps_downsample(x: torch.Tensor, s: int = 2) -> torch.Tensor:
+    """``APS_s(x) = P_{a*(x)} x``: the polyphase component of largest norm, per sample.
+
+    x: ``(H, W)`` or ``(N, C, H, W)`` with ``H`` and ``W`` multiples of ``s``;
+    returns ``(H/s, W/s)`` or ``(N, C, H/s, W/s)``.
+    """
+    phase = aps_phase(x, s)
+    parts = polyphase(x, s)
+    if x.dim() == 2:
+        return parts[phase[0], phase[1]]
+    samples = torch.arange(len(x))
+    # parts[n, :, a_y(n), a_x(n)] for every sample n
+    return parts.movedim(1, 3)[samples, phase[:, 0], phase[:, 1]]
+
+
+def aps_output_shift(x: torch.Tensor, t: tuple[int, int], s: int = 2) -> tuple[int, int]:
+    """The shift ``q`` with ``APS_s(T_t x) = T_q APS_s(x)``, for one ``(H, W)`` image ``x``.
+
+    ``a' = (a*(x) + t) mod s`` is the component kept after the shift and
+    ``q = (t + a* - a') / s``; it holds when the largest component of ``x`` is unique.
+    """
+    x = _validate.image_tensor(x, ranks=(2,))
+    dy, dx = _validate.offset(t)
+    s = _validate.positive_int(s, "s")
+    a_y, a_x = (int(v) for v in aps_phase(x, s))
+    kept = ((a_y + dy) % s, (a_x + dx) % s)
+    _, q = phase_after_shift(kept, (dy, dx), s)  # chapter 3: it holds component a* of x
+    return q
+
 
 DOWNSAMPLERS = ("stride", "blur", "aps")
 NET_PADDINGS = ("same", "full", "circular")

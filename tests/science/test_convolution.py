@@ -1,5 +1,5 @@
-"""Rotations by quarter turns, zooms and the rotation average (shiftlab.geometry); the FFT
-convolution (shiftlab.fft_conv); chapter 2's figures (shiftlab.figures.convolution)."""
+"""Rotations by quarter turns, zooms and the rotation average (shiftlab.convolution); the FFT
+convolution (shiftlab.convolution); chapter 2's figures (shiftlab.figures.convolution)."""
 
 import re
 
@@ -9,10 +9,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shiftlab.fft_conv import fft_conv2d
+from shiftlab.convolution import Rotate90, Zoom, fft_conv2d, rotate90, rotation_average, zoom
 from shiftlab.figures import slider
 from shiftlab.figures.convolution import equivariance_row, error_curves, moving_maps_explorer
-from shiftlab.geometry import Rotate90, Zoom, rotate90, rotation_average, zoom
 from shiftlab.layers import conv2d
 from shiftlab.transforms import Shift, shift
 from tests.strategies import images

@@ -393,7 +393,7 @@ def test_with_biases_the_corners_differ_beyond_the_bias_free_reach():
 
 CHAPTER_SWEEP = dict(train_patches=photo_patches(8, split="train", seed=0),
                      test_patches=photo_patches(64, split="test", seed=1),
-                     steps=30, lr=0.03, seeds=(0, 1, 2, 3, 4), show_progress=False)
+                     steps=30, lr=0.03, seeds=(0, 1, 2, 3, 4))
 
 
 @functools.cache

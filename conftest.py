@@ -27,7 +27,7 @@ NOTEBOOK_CPU_PATH = {
 This is not pinning a path to make numbers agree. The book build runs every notebook on the
 machine's own path; nbval runs the same notebooks, with the same assertions, on this second
 path, so that a claim that holds on one CPU only fails the tests (the law tests run on more
-paths: tests/test_cpu_paths.py). MKL, oneDNN and PyTorch read these variables when they load,
+paths: tests/book/test_cpu_paths.py). MKL, oneDNN and PyTorch read these variables when they load,
 so they must be set before the kernel starts."""
 
 _saved: dict[str, str | None] = {}
@@ -81,10 +81,12 @@ def pytest_configure(config: pytest.Config) -> None:
 BOOK_FIXTURES = {"built_book", "student_book"}
 """Fixtures that build a book."""
 
-BOOK_TESTS = ("tests/test_book.py", "tests/test_browser.py", "tests/test_publish.py")
+BOOK_TESTS = (
+    "tests/book/test_book.py", "tests/book/test_browser.py", "tests/book/test_publish.py",
+)
 """The test files whose tests use ``BOOK_FIXTURES``."""
 
-ONE_WORKER_FILES = ("tests/test_jupyterlab.py",)
+ONE_WORKER_FILES = ("tests/book/test_jupyterlab.py",)
 """Test files whose tests share one server (a module fixture), so they run on one worker."""
 
 

@@ -15,14 +15,14 @@ from book_pages import HTML, ROOT
 from filelock import FileLock
 from hypothesis import settings
 
-from shiftlab.bench import book_build_command
-from shiftlab.execution import cache_path, clear_cache, use_cache
+from shiftlab.book.bench import book_build_command
+from shiftlab.book.execution import cache_path, clear_cache, use_cache
 from shiftlab.exercises import _core
 from shiftlab.exercises._core import EXPECT_ENV
 
 # Property tests explore many cases, but the same ones on every run: CI is deterministic.
 settings.register_profile("course", deadline=None, derandomize=True, max_examples=60)
-# Fewer cases for tests/test_cpu_paths.py, which reruns the law tests under several CPU paths.
+# Fewer cases for tests/book/test_cpu_paths.py, which reruns the law tests under several CPU paths.
 settings.register_profile("cpu-paths", deadline=None, derandomize=True, max_examples=8)
 settings.load_profile("course")
 

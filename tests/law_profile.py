@@ -1,4 +1,4 @@
-"""A pytest plugin for the subprocesses of tests/test_cpu_paths.py: the law tests with fewer
+"""A pytest plugin for the subprocesses of tests/book/test_cpu_paths.py: the law tests with fewer
 hypothesis cases, so that running them on several CPU paths stays cheap.
 
 Loaded with ``-p law_profile`` (``tests/`` on the path) and ``--noconftest``: the law tests need

@@ -1,84 +1,126 @@
 """shiftlab: the small package behind the course on translation invariance and equivariance.
 
-One module per idea, each short enough to read in one sitting. The foundations:
+Four rooms, one name per idea in all of them; imports run one way only, science <- figures <-
+exercises <- book (``pyproject.toml``'s import contracts, checked by the test command).
 
-- ``shiftlab.transforms``  circular shift, zero-fill translation, crop-shift
-- ``shiftlab.metrics``     equivariance and invariance errors, what "exact" means in floating point
-- ``shiftlab.layers``      convolution with a padding mode, global pooling, edge filters
-- ``shiftlab.data``        images generated or shipped with matplotlib (no downloads)
-- ``shiftlab.models``      small CNNs configured by one object; ``shiftlab.training`` trains them
-- ``shiftlab.plotting``    the figures the chapters share
-- ``shiftlab.sliders``     one call, a slider that works in the book and in Jupyter, kernel or not
-- ``shiftlab.alt_text``    what a figure shows, in words, for its alt text (read from the figure)
+**The science** is the top level of ``shiftlab``: no figure, no notebook machinery. The core,
+whose public names ``shiftlab`` itself re-exports (``from shiftlab import shift, conv2d, train``):
 
-The ideas of the chapters, in order:
+- ``transforms``  circular shift, zero-fill translation, crop-shift
+- ``metrics``     equivariance and invariance errors, what "exact" means in floating point
+- ``layers``      convolution with a padding mode, local and global pooling, edge filters
+- ``data``        images generated or shipped with matplotlib (no downloads), the glyph task
+- ``models``      small CNNs configured by one object; ``training`` trains one or many at once
+- ``_validate``   the argument checks every public function runs first
 
-- ``geometry``, ``fft_conv``           ch. 2: what convolution does and does not commute with
-- ``stride``                           ch. 3: downsampling keeps only a subgroup of shifts
-- ``pooling``, ``glyphs``              ch. 4: which pooled values survive a shift; a small task
-- ``boundary``, ``position``, ``local_max``   ch. 5: the border, absolute position, local maxima
-- ``rook``, ``quadrant``               ch. 6: the rook experiment and the border in miniature
-- ``antialias``, ``aps``, ``downsampling``, ``consistency``   ch. 7: restoring invariance
+and one module per idea of a chapter, named by the idea:
 
-(``*_plots`` modules hold each chapter's own figures.) The machinery of the course:
+- ``convolution``, ``local_max``   ch. 2: what convolution commutes with; a local-max detector
+- ``stride``                       ch. 3: downsampling keeps only a subgroup of shifts
+- ``pooling``                      ch. 4: which pooled values survive a shift
+- ``boundary``, ``position``       ch. 5: the border, and absolute position read out
+- ``rook``, ``quadrant``           ch. 6: the rook experiment and the border in miniature
+- ``restoring``, ``antialias``, ``consistency``   ch. 7: APS and the network of the remedies,
+  blur, consistency under shifts
 
-- ``shiftlab.exercises``   the checkers of the exercise notebooks, one module per chapter
-- ``shiftlab.authoring``   ``python -m shiftlab.authoring notebooks``: lessons from solutions, and
-  the Jupyter edition (``shiftlab.edition``: the notebooks in plain Markdown, ``notebooks/``)
-- ``shiftlab.book``        ``glue``: numbers computed in a notebook, quoted in its prose
-- ``shiftlab.pages``       the book's Sphinx extension: launch and download buttons serve the
-  Jupyter edition; figures get their alt text
-- ``shiftlab.progress``    a progress bar that reads right in Jupyter and in the book
-- ``shiftlab.course``      the course's plan and map; ``shiftlab.publish``: the student edition
-- ``shiftlab.execution``   the book's executions: cached against shiftlab's code, two at a time
-- ``shiftlab.bench``       ``python -m shiftlab.bench``: test command vs its work, notebook times,
-  page sizes
+(chapter 1's idea is the core itself). **``shiftlab.figures``**: every figure, explorer and
+slider, one module per idea (``shiftlab.figures.stride``, ...) and the shared panels.
+**``shiftlab.exercises``**: the checkers of the exercise notebooks, one module per idea, their
+shared helpers in ``exercises._core``. **``shiftlab.book``**: the tooling (``glue``; authoring,
+publish, grading, bench, execution, the course map, the progress bar), which nothing but
+notebooks and tests imports.
 """
 
-from shiftlab import alt_text as _alt_text
-from shiftlab.data import gaussian_images, random_kernel, sample_image
-from shiftlab.layers import conv2d, edge_kernel, global_avg_pool, global_max_pool
+from shiftlab.data import (
+    CLASSES,
+    GLYPHS,
+    gaussian_images,
+    glyph_images,
+    integer_images,
+    random_conv_cases,
+    random_kernel,
+    sample_image,
+)
+from shiftlab.layers import (
+    PADDINGS,
+    conv2d,
+    edge_kernel,
+    global_avg_pool,
+    global_max_pool,
+    max_pool,
+)
 from shiftlab.metrics import (
+    equivariance_bound,
+    equivariance_bound_map,
     equivariance_error,
     exact_tolerance,
     fraction_exact,
     invariance_error,
+    magnitude_network,
+    prediction_agreement,
     relative_error,
+    rounding_bound,
+    sequential_sum,
+    symmetry_table,
+    unit_roundoff,
 )
-from shiftlab.sliders import slider
+from shiftlab.models import ConvNet, ConvNetConfig, SqueezeExcitation
+from shiftlab.training import accuracy, predict, rate_interval, train, train_runs
 from shiftlab.transforms import (
     CropShift,
     Identity,
     Shift,
     Translate,
+    align_peak_to_even,
     center_crop,
     crop_shift,
     shift,
     translate,
 )
 
-_alt_text.register()  # in IPython: every figure a notebook shows carries its alt text
-
 __all__ = [
+    "CLASSES",
+    "GLYPHS",
+    "PADDINGS",
+    "ConvNet",
+    "ConvNetConfig",
     "CropShift",
     "Identity",
     "Shift",
+    "SqueezeExcitation",
     "Translate",
+    "accuracy",
+    "align_peak_to_even",
     "center_crop",
     "conv2d",
     "crop_shift",
     "edge_kernel",
+    "equivariance_bound",
+    "equivariance_bound_map",
     "equivariance_error",
     "exact_tolerance",
     "fraction_exact",
     "gaussian_images",
     "global_avg_pool",
     "global_max_pool",
+    "glyph_images",
+    "integer_images",
     "invariance_error",
+    "magnitude_network",
+    "max_pool",
+    "predict",
+    "prediction_agreement",
+    "random_conv_cases",
     "random_kernel",
+    "rate_interval",
     "relative_error",
+    "rounding_bound",
     "sample_image",
+    "sequential_sum",
     "shift",
-    "slider",
+    "symmetry_table",
+    "train",
+    "train_runs",
     "translate",
+    "unit_roundoff",
 ]

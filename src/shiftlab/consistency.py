@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from shiftlab import _validate
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet
-from shiftlab.glyphs import GLYPHS
+from shiftlab.data import GLYPHS
+from shiftlab.restoring import DownsamplingConfig, DownsamplingNet
 from shiftlab.training import Runs, train_runs
 
 SHIFT_KINDS = ("circular", "crop")
@@ -167,7 +167,7 @@ def glyph_scenes(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` noisy scenes ``(n, 1, size + 2m, size + 2m)`` with one glyph each, and the labels.
 
-    The glyphs and labels are those of ``shiftlab.glyphs`` (plus 0, cross 1). The glyph's
+    The glyphs and labels are those of ``shiftlab.data`` (plus 0, cross 1). The glyph's
     top-left corner is uniform on ``[2m, size - 3]²`` in scene coordinates, so every crop-shift
     view ``crop_shift(scene, t, m)`` with ``|dy|, |dx| <= m`` shows it whole.
     """

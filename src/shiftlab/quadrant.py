@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +30,6 @@ import torch
 from shiftlab import _validate
 from shiftlab.data import sample_image
 from shiftlab.layers import PADDINGS
-from shiftlab.progress import progress
 from shiftlab.rook import RookNet, RookNetConfig, corner_pair
 from shiftlab.training import train_runs
 
@@ -152,14 +151,16 @@ def border_sweep(
     steps: int = 40,
     lr: float = 0.05,
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
-    show_progress: bool = True,
+    progress: Callable[..., Iterable] | None = None,
 ) -> BorderSweep:
-    """Train and test at every border width and padding, for every seed; show a progress bar.
+    """Train and test at every border width and padding, for every seed.
 
     For each ``(padding, b)``: the networks ``RookNet(config, seed=s)`` trained from scratch
     (full-batch Adam for ``steps`` steps, all seeds at once with ``training.train_runs``), and
     the same networks frozen at their random start with a ``linear_readout`` on their pooled
-    features.
+    features. ``progress``, if given, wraps the loop over the settings, e.g.
+    ``shiftlab.book.progress.progress`` for a progress bar: it is called as
+    ``progress(settings, desc=..., unit=...)`` and must yield the settings in order.
     """
     borders = tuple(_validate.integer(b, "borders[k]") for b in borders)
     if not borders or min(borders) < 0:
@@ -175,8 +176,9 @@ def border_sweep(
     accuracy: dict[str, dict[str, list[torch.Tensor]]] = {t: {p: [] for p in paddings}
                                                          for t in TRAININGS}
     runs = [(p, b) for p in paddings for b in borders]
-    for padding, border in progress(runs, desc="border sweep", unit="setting",
-                                    disable=not show_progress):
+    if progress is not None:
+        runs = _validate.function(progress, "progress")(runs, desc="border sweep", unit="setting")
+    for padding, border in runs:
         net_config = dataclasses.replace(config, padding=padding)
         scratch, frozen = _accuracies(net_config, border, train_patches, test_patches,
                                       steps=steps, lr=lr, seeds=seeds)

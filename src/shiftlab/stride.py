@@ -20,17 +20,13 @@ so ``D_s T_t = T_q P_r`` keeps component ``r = -t mod s`` of the input: for ``t`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
-from matplotlib.figure import Figure
 
 from shiftlab import _validate
 from shiftlab.metrics import rounding_bound
-from shiftlab.plotting import PANEL_INCHES, image_panel
 from shiftlab.transforms import shift
 
 Image = Callable[[torch.Tensor], torch.Tensor]
@@ -282,69 +278,15 @@ def above_nyquist(x: torch.Tensor, s: int) -> torch.Tensor:
     return x - low.to(x.dtype)
 
 
-def stride_explorer(
-    x: torch.Tensor,
-    f: Image,
-    shifts: Sequence[tuple[int, int]],
-    curves: Mapping[str, Sequence[float]],
-    *,
-    floor: float = 1e-9,
-    title: str = "",
-) -> tuple[Figure, Callable[[tuple[int, int]], None]]:
-    """A figure for ``slider``: the shifted input, what the nearest shifted copy of ``f(x)``
-    misses of ``f(T_t x)``, and error curves against the shift.
+def component_norms(x: torch.Tensor, s: int = 2) -> torch.Tensor:
+    """``‖P_a x‖`` for every component ``a``: ``(H, W) -> (s, s)``, ``(N, C, H, W) -> (N, s, s)``.
 
-    x: an ``(H, W)`` image; f: a map ``(H, W) -> (h, w)`` (e.g. a stride-2 layer);
-    shifts: the slider positions; curves: ``{label: one error per shift}``, drawn on a log axis
-    where an error of exactly 0 sits at ``floor`` and is labelled 0. Returns ``(fig, update)``.
+    The norm of a batched sample runs over its channels and pixels together. It is summed in
+    float64, so the rounding that a different order of the same values causes (a shifted input)
+    is about 1e-16 of the norm: too small to reorder norms unless they tie to 16 digits.
     """
-    x = _validate.image_tensor(x, ranks=(2,))
-    _validate.function(f, "f")
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts or any(len(values) != len(shifts) for values in curves.values()):
-        raise ValueError("shifts must not be empty, and every curve needs one value per shift")
-    fx = f(x).detach()
-    misses = [
-        (f(shift(x, t)).detach() - shift(fx, best_output_shift(f, x, t))).abs() for t in shifts
-    ]
-    worst = max(float(m.max()) for m in misses) or 1.0
-
-    fig, axes = plt.subplots(
-        1, 3, figsize=(2 * PANEL_INCHES + 4.2, PANEL_INCHES + 0.9),
-        gridspec_kw={"width_ratios": [1, 1, 1.7]},
-    )
-    input_art = image_panel(axes[0], shift(x, shifts[0]), "input")
-    miss_art = image_panel(axes[1], misses[0], "miss of the nearest\nshifted copy",
-                           cmap="magma", vmin=0, vmax=worst)
-    ax = axes[2]
-    steps = np.arange(len(shifts))
-    dots = []
-    for (label, values), marker in zip(curves.items(), "osd^v", strict=False):
-        shown = [max(float(v), floor) for v in values]
-        (line,) = ax.plot(steps, shown, marker=marker, markersize=4, label=label, linewidth=1)
-        dots.append((ax.plot([], [], marker, color=line.get_color(), markersize=10)[0], shown))
-    cursor = ax.axvline(0, color="gray", linewidth=1)
-    ax.set_yscale("log")
-    ax.set_ylim(floor / 3, 3)
-    ax.set_yticks([floor, 1e-6, 1e-3, 1], ["0", "1e-6", "1e-3", "1"])
-    ticks = steps[:: max(1, len(shifts) // 7)]
-    ax.set_xticks(ticks, [str(shifts[k][1]) for k in ticks])
-    ax.set_xlabel("shift dx (dy = 0)")
-    ax.set_ylabel("error of the best output shift")
-    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(curves),
-              frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-
-    def update(t: tuple[int, int]) -> None:
-        k = shifts.index(_validate.offset(t))
-        input_art.set_data(shift(x, shifts[k]).numpy())
-        miss_art.set_data(misses[k].numpy())
-        axes[0].set_title(f"input shifted by {shifts[k]}", fontsize=10)
-        for dot, shown in dots:
-            dot.set_data([k], [shown[k]])
-        cursor.set_xdata([k, k])
-
-    update(shifts[0])
-    return fig, update
+    parts = polyphase(_validate.image_tensor(x), s)  # (s, s, h, w) or (N, C, s, s, h, w)
+    if x.dim() == 4:
+        parts = parts.movedim(1, 3)  # (N, s, s, C, h, w)
+    squares = parts.flatten(start_dim=-3 if x.dim() == 4 else -2).double().square()
+    return squares.sum(dim=-1).sqrt()

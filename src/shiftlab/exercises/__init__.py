@@ -4,7 +4,7 @@ A checker takes the learner's answer (usually a function), tries it on randomize
 
 - prints ``✅ passed`` when every trial agrees with the reference;
 - prints ``⏳ not attempted yet`` when the answer still raises the ``NotImplementedError`` stub
-  that ``python -m shiftlab.authoring`` put in the lesson;
+  that ``python -m shiftlab.book.authoring`` put in the lesson;
 - raises ``ExerciseError`` (an ``AssertionError``) when a trial disagrees, with what was tried,
   what was expected and what came back.
 

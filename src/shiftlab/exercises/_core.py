@@ -1,14 +1,17 @@
-"""The machinery every checker shares: statuses, the ``exercise`` decorator and the summary."""
+"""The machinery every checker shares: statuses, the ``exercise`` decorator and the summary, and
+the helpers of their trials: random draws, closeness, messages, the predict-then-measure steps."""
 
 from __future__ import annotations
 
 import functools
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
+
+from shiftlab.metrics import relative_error
 
 EXPECT_ENV = "SHIFTLAB_EXPECT"
 """``solved`` (solution notebooks), ``pending`` (untouched lessons) or unset (a learner)."""
@@ -66,6 +69,54 @@ def as_number(value: object, call: str) -> float:
     raise ExerciseError(f"{call} returned {value!r}; expected one number (a float or 0-dim tensor)")
 
 
+def random_int(low: int, high: int, generator: torch.Generator) -> int:
+    """One random integer in ``[low, high]``, drawn from ``generator``."""
+    return int(torch.randint(low, high + 1, (1,), generator=generator))
+
+
+def random_pair(low: int, high: int, generator: torch.Generator) -> tuple[int, int]:
+    """Two random integers in ``[low, high]``, drawn together from ``generator``."""
+    first, second = torch.randint(low, high + 1, (2,), generator=generator).tolist()
+    return first, second
+
+
+def close(got: torch.Tensor | float, want: torch.Tensor | float, tol: float = 1e-9) -> bool:
+    """Whether an answer matches the reference: tensors of one shape within a relative error of
+    ``tol`` (``‖got − want‖ ≤ tol ‖want‖``), numbers within ``tol`` of each other."""
+    if isinstance(want, torch.Tensor):
+        return (isinstance(got, torch.Tensor) and got.shape == want.shape
+                and float(relative_error(got, want, batched=False)) <= tol)
+    return abs(got - want) <= tol
+
+
+def grid_text(x: torch.Tensor) -> str:
+    """A small tensor as rows of numbers, for messages (the first map of a batch)."""
+    if x.dim() == 4:
+        return f"(first channel of sample 0)\n{grid_text(x[0, 0])}"
+    return "\n".join("  " + " ".join(f"{float(v):6.3g}" for v in row) for row in x)
+
+
+def predictions(answer: Callable[[], Any], keys: Iterable, *, call: str = "my_predictions()",
+                allowed: tuple | None = None) -> dict:
+    """The *predict* step of a predict-then-measure exercise: the learner's ``answer()``, checked
+    to be a dict with exactly ``keys`` (and, given ``allowed``, only those answers)."""
+    keys = list(keys)
+    got = attempt(answer, call=call)
+    if not isinstance(got, dict) or set(got) != set(keys):
+        raise ExerciseError(f"{call} must return a dict with the keys {sorted(keys)}, got {got!r}")
+    bad = {k: v for k, v in got.items() if allowed is not None and v not in allowed}
+    if bad:
+        raise ExerciseError(f"every answer must be one of {allowed}, got {bad}")
+    return got
+
+
+def disagreements(wrong: list[str], total: int, what: str) -> None:
+    """The *measure* step's verdict: an ``ExerciseError`` listing the ``wrong`` answers, if any,
+    as "``len(wrong)`` of ``total`` ``what``", e.g. "predictions disagree with the measurement"."""
+    if wrong:
+        raise ExerciseError(f"{len(wrong)} of {total} {what}:\n" + "\n".join(wrong))
+
+
 def exercise(number: str, title: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Turn ``check(answer, ...)``, which raises ``ExerciseError`` when wrong, into a checker.
 
@@ -105,7 +156,7 @@ def exercise(number: str, title: str) -> Callable[[Callable[..., None]], Callabl
                 raise ExerciseError(
                     f"❌ {name} passed in an untouched lesson, so the lesson contains a solution: "
                     "put it between # BEGIN SOLUTION and # END SOLUTION in solutions/ and "
-                    "regenerate the lessons with `python -m shiftlab.authoring lessons`"
+                    "regenerate the lessons with `python -m shiftlab.book.authoring lessons`"
                 )
 
         checker.exercise_name = name  # type: ignore[attr-defined]

@@ -21,8 +21,15 @@ from shiftlab.boundary import (
     tap_coverage,
 )
 from shiftlab.data import gaussian_images, sample_image
-from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
-from shiftlab.exercises.convolution import _close, _randint
+from shiftlab.exercises._core import (
+    ExerciseError,
+    as_number,
+    as_tensor,
+    attempt,
+    close,
+    exercise,
+    random_int,
+)
 from shiftlab.layers import conv2d
 from shiftlab.metrics import equivariance_bound_map, magnitude_network, relative_error
 from shiftlab.models import ConvNet, ConvNetConfig
@@ -48,12 +55,12 @@ def check_full_conv(full_conv2d: Callable, *, seed: int = 0, trials: int = 30) -
     ``(k_h, k_w)`` filters, square or not, in float64 to 1e-9."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        k_h, k_w = _randint(1, 5, generator), _randint(1, 5, generator)
+        k_h, k_w = random_int(1, 5, generator), random_int(1, 5, generator)
         if trial < 3:
             k_w = k_h = 3
         elif trial % 3 == 0 and k_h == k_w:
             k_w = k_h % 5 + 1  # make sure non-square filters come up
-        height, width = _randint(k_h, 9, generator), _randint(k_w, 9, generator)
+        height, width = random_int(k_h, 9, generator), random_int(k_w, 9, generator)
         x = torch.randn(height, width, generator=generator, dtype=torch.float64)
         w = torch.randn(k_h, k_w, generator=generator, dtype=torch.float64)
         original = x.clone()
@@ -62,11 +69,11 @@ def check_full_conv(full_conv2d: Callable, *, seed: int = 0, trials: int = 30) -
         want = conv2d(original, w, padding="full")
         if not torch.equal(x, original):
             raise ExerciseError(f"{call} changed x in place; leave x as it is")
-        if got.shape == want.shape and _close(got, want):
+        if got.shape == want.shape and close(got, want):
             continue
         hint = ""
         if got.shape == want.shape:
-            if _close(got, conv2d(original, torch.flip(w, (0, 1)), padding="full")):
+            if close(got, conv2d(original, torch.flip(w, (0, 1)), padding="full")):
                 hint = ("You flipped the filter. conv2d (like every deep-learning library) "
                         "computes a cross-correlation: use w as it is.")
         elif got.shape == (height, width):
@@ -189,9 +196,9 @@ def check_receptive_field(receptive_field_size: Callable, *, seed: int = 0,
     check measures it with autograd on random stacks."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        depth = 1 if trial < 3 else _randint(1, 4, generator)
-        kernels = [(1, 2, 3, 5)[_randint(0, 3, generator)] for _ in range(depth)]
-        strides = [1 if trial < 6 else _randint(1, 3, generator) for _ in range(depth)]
+        depth = 1 if trial < 3 else random_int(1, 4, generator)
+        kernels = [(1, 2, 3, 5)[random_int(0, 3, generator)] for _ in range(depth)]
+        strides = [1 if trial < 6 else random_int(1, 3, generator) for _ in range(depth)]
         call = f"receptive_field_size({kernels}, {strides})"
         got = as_number(attempt(receptive_field_size, list(kernels), list(strides), call=call),
                          call)
@@ -228,7 +235,7 @@ def _synthetic_band(size: tuple[int, int], width: int,
     error = torch.where(distance >= width, noise, torch.maximum(error, noise))
     if width:
         ring = torch.nonzero(distance == width - 1)
-        i, j = ring[_randint(0, len(ring) - 1, generator)].tolist()
+        i, j = ring[random_int(0, len(ring) - 1, generator)].tolist()
         error[i, j] = 1.0
     return error, bound
 
@@ -271,8 +278,8 @@ def check_band_width(my_band_width: Callable, *, seed: int = 0, trials: int = 30
     generator = torch.Generator().manual_seed(seed)
     cases = []
     for trial in range(trials):
-        size = (_randint(4, 14, generator), _randint(4, 14, generator))
-        width = 0 if trial == 0 else _randint(1, min(size) // 2, generator)
+        size = (random_int(4, 14, generator), random_int(4, 14, generator))
+        width = 0 if trial == 0 else random_int(1, min(size) // 2, generator)
         cases.append((f"a random {size[0]}x{size[1]} map with a band of width {width}",
                       *_synthetic_band(size, width, generator)))
     networks = band_error_maps()
@@ -345,8 +352,8 @@ def check_readout(my_fit_readout: Callable, *, seed: int = 0, trials: int = 12) 
     it decodes position from zero-padded and circular features."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        rows, channels, outputs = (_randint(20, 60, generator), _randint(1, 6, generator),
-                                   _randint(1, 3, generator))
+        rows, channels, outputs = (random_int(20, 60, generator), random_int(1, 6, generator),
+                                   random_int(1, 3, generator))
         ridge = (0.0, 1e-3, 0.1, 1.0)[trial % 4]
         features = torch.randn(rows, channels, generator=generator, dtype=torch.float64) + 2
         targets = (features @ torch.randn(channels, outputs, generator=generator,

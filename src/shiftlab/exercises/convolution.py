@@ -12,23 +12,25 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
-from shiftlab.exercises.invariance import _grid, _integers
-from shiftlab.geometry import Rotate90, rotate90, rotation_average
+from shiftlab.convolution import Rotate90, rotate90, rotation_average
+from shiftlab.exercises._core import (
+    ExerciseError,
+    as_number,
+    as_tensor,
+    attempt,
+    close,
+    disagreements,
+    exercise,
+    grid_text,
+    predictions,
+    random_int,
+    random_pair,
+)
 from shiftlab.layers import conv2d, edge_kernel
 from shiftlab.metrics import equivariance_error, exact_tolerance, relative_error
 from shiftlab.transforms import Identity, Shift, shift
 
 Image = torch.Tensor
-
-
-def _randint(low: int, high: int, generator: torch.Generator) -> int:
-    """One random integer in ``[low, high]``."""
-    return int(torch.randint(low, high + 1, (1,), generator=generator))
-
-
-def _close(got: torch.Tensor, want: torch.Tensor) -> bool:
-    return got.shape == want.shape and float(relative_error(got, want, batched=False)) <= 1e-9
 
 
 def _flipped(w: torch.Tensor) -> torch.Tensor:
@@ -41,8 +43,8 @@ def check_conv_by_shifts(conv_by_shifts: Callable, *, seed: int = 0, trials: int
     images and odd ``(k, k)`` filters, in float64 to 1e-9."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(trials):
-        k = (1, 3, 5)[_randint(0, 2, generator)]
-        height, width = _randint(k, 9, generator), _randint(k, 9, generator)
+        k = (1, 3, 5)[random_int(0, 2, generator)]
+        height, width = random_int(k, 9, generator), random_int(k, 9, generator)
         x = torch.randn(height, width, generator=generator, dtype=torch.float64)
         w = torch.randn(k, k, generator=generator, dtype=torch.float64)
         original = x.clone()
@@ -57,19 +59,19 @@ def check_conv_by_shifts(conv_by_shifts: Callable, *, seed: int = 0, trials: int
             )
         if got.dtype != x.dtype:
             raise ExerciseError(f"{call} returned dtype {got.dtype}; expected {x.dtype}")
-        if _close(got, want):
+        if close(got, want):
             continue
         r = (k - 1) // 2
         hint = ""
-        if _close(got, conv2d(original, _flipped(w), padding="circular")):
+        if close(got, conv2d(original, _flipped(w), padding="circular")):
             hint = ("You computed a convolution with the flipped filter. The term w[u, v] "
                     "multiplies x[i + u - r, j + v - r], which is the shift by (r - u, r - v) "
                     "of x, not by (u - r, v - r).")
-        elif _close(got, conv2d(original, w.T.contiguous(), padding="circular")):
+        elif close(got, conv2d(original, w.T.contiguous(), padding="circular")):
             hint = "Rows and columns are swapped: u moves rows (dy), v moves columns (dx)."
-        elif _close(got, conv2d(original, w, padding="same")):
+        elif close(got, conv2d(original, w, padding="same")):
             hint = "Zeros came in at the border: use shift (circular), not translate."
-        elif any(_close(got, shift(want, (s * r, s * r))) for s in (1, -1, 2, -2)):
+        elif any(close(got, shift(want, (s * r, s * r))) for s in (1, -1, 2, -2)):
             hint = ("The result is shifted: the filter is not centred. Offset the shifts by "
                     "r = (k - 1) // 2, so that w[r, r] multiplies x[i, j] itself.")
         raise ExerciseError(
@@ -172,30 +174,18 @@ def layer_verdict(error: float) -> str:
 @exercise("2.2", "which layers commute with shifts?")
 def check_layer_predictions(my_predictions: Callable[[], dict[str, str]]) -> None:
     """``my_predictions()`` returns ``{name: answer}`` for every layer in ``LAYERS``."""
-    call = "my_predictions()"
-    predictions = attempt(my_predictions, call=call)
-    if not isinstance(predictions, dict) or set(predictions) != set(LAYERS):
-        raise ExerciseError(
-            f"{call} must return a dict with the keys {sorted(LAYERS)}, got {predictions!r}"
-        )
-    bad = {k: v for k, v in predictions.items() if v not in LAYER_ANSWERS}
-    if bad:
-        raise ExerciseError(f"every answer must be one of {LAYER_ANSWERS}, got {bad}")
+    answers = predictions(my_predictions, LAYERS, allowed=LAYER_ANSWERS)
     wrong = []
     for name, layer in LAYERS.items():
         error = measure_layer(layer.f)
         truth = layer_verdict(error)
-        if predictions[name] != truth:
+        if answers[name] != truth:
             wrong.append(
-                f"  {name}: {layer.formula}\n     you said {predictions[name]!r}, measured "
+                f"  {name}: {layer.formula}\n     you said {answers[name]!r}, measured "
                 f"equivariance error {error:.1e} -> {truth}: {layer.why}."
             )
-    if wrong:
-        raise ExerciseError(
-            f"{len(wrong)} of {len(LAYERS)} predictions disagree with the measurement "
-            f"(exact means ≤ {exact_tolerance(torch.float64):.1e} in float64):\n"
-            + "\n".join(wrong)
-        )
+    disagreements(wrong, len(LAYERS), "predictions disagree with the measurement (exact "
+                  f"means ≤ {exact_tolerance(torch.float64):.1e} in float64)")
 
 
 def zero_padded_stack(filters: list[torch.Tensor]) -> Callable[[Image], Image]:
@@ -250,11 +240,11 @@ def check_error_mask(predicted_error_mask: Callable, *, seed: int = 0, trials: i
     pixels where a stack of ``depth`` zero-padded ``k x k`` layers is not shift equivariant."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        k = (1, 3, 5)[_randint(0, 2, generator)] if trial >= 3 else 3
-        depth = _randint(1, 3, generator) if trial >= 3 else 1
+        k = (1, 3, 5)[random_int(0, 2, generator)] if trial >= 3 else 3
+        depth = random_int(1, 3, generator) if trial >= 3 else 1
         width = depth * (k - 1) // 2
-        size = _randint(max(8, 2 * width + 1), 16, generator)
-        t = _integers(-size, size, generator)
+        size = random_int(max(8, 2 * width + 1), 16, generator)
+        t = random_pair(-size, size, generator)
         if trial % 6 == 5:
             t = (0, t[1]) if trial % 12 == 5 else (t[0], size)
         call = f"predicted_error_mask(size={size}, k={k}, depth={depth}, t={t})"
@@ -323,7 +313,7 @@ def _rotation_hint(got: float, w: torch.Tensor, images: torch.Tensor) -> str:
         return lambda x: conv2d(x, w[None, None], padding=padding)
 
     circular = conv("circular")
-    hint = f"The filter was w =\n{_grid(w)}\n"
+    hint = f"The filter was w =\n{grid_text(w)}\n"
     if near(float(equivariance_error(circular, images, Rotate90(1)).mean())):
         return hint + "That is the mean over the images: take the largest error."
     if near(float(equivariance_error(circular, images, Rotate90(1), Rotate90(-1)).max())):
@@ -345,7 +335,7 @@ def check_rotation_error(rotation_error: Callable, *, seed: int = 0, trials: int
     generator = torch.Generator().manual_seed(seed)
     names = list(FILTERS)
     for trial in range(trials):
-        size = _randint(6, 14, generator)
+        size = random_int(6, 14, generator)
         images = torch.randn(3, 1, size, size, generator=generator, dtype=torch.float64)
         w = FILTERS[names[trial % len(names)]] if trial < len(names) else torch.randn(
             3, 3, generator=generator, dtype=torch.float64)
@@ -386,7 +376,7 @@ def check_rotate_lifted(rotate_lifted: Callable, *, seed: int = 0, trials: int =
     ``lifting_conv(rotate90(x), w) == rotate_lifted(lifting_conv(x, w))``."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(trials):
-        size, k = _randint(5, 11, generator), (3, 5)[_randint(0, 1, generator)]
+        size, k = random_int(5, 11, generator), (3, 5)[random_int(0, 1, generator)]
         x = torch.randn(size, size, generator=generator, dtype=torch.float64)
         w = torch.randn(k, k, generator=generator, dtype=torch.float64)
         y = lifting_conv(x, w)
@@ -396,9 +386,9 @@ def check_rotate_lifted(rotate_lifted: Callable, *, seed: int = 0, trials: int =
         if got.shape != want.shape:
             raise ExerciseError(f"{call} returned shape {tuple(got.shape)}; expected "
                                 f"{tuple(want.shape)}")
-        if _close(got, want):
+        if close(got, want):
             noise = torch.randn(4, size, size, generator=generator, dtype=torch.float64)
-            if _close(as_tensor(attempt(rotate_lifted, noise.clone(), call=call), call),
+            if close(as_tensor(attempt(rotate_lifted, noise.clone(), call=call), call),
                       _rotate_lifted_reference(noise)):
                 continue
             raise ExerciseError(
@@ -408,14 +398,14 @@ def check_rotate_lifted(rotate_lifted: Callable, *, seed: int = 0, trials: int =
             )
         hint = ""
         turned = rotate90(y, 1)
-        if _close(got, turned):
+        if close(got, turned):
             hint = ("Each map is turned correctly, but the channels are in the wrong order: "
                     "turning the input turns the filter's role by one step too.")
-        elif _close(got, torch.roll(turned, -1, dims=0)):
+        elif close(got, torch.roll(turned, -1, dims=0)):
             hint = "The channels cycle the other way: new channel q is the turned channel q - 1."
-        elif _close(got, torch.roll(y, 1, dims=0)) or _close(got, torch.roll(y, -1, dims=0)):
+        elif close(got, torch.roll(y, 1, dims=0)) or close(got, torch.roll(y, -1, dims=0)):
             hint = "The channels are cycled, but each map must be turned as well."
-        elif any(_close(got, torch.roll(rotate90(y, -1), s, dims=0)) for s in (-1, 0, 1)):
+        elif any(close(got, torch.roll(rotate90(y, -1), s, dims=0)) for s in (-1, 0, 1)):
             hint = "Turn the maps counter-clockwise, as rotate90(·, 1) turned the input."
         raise ExerciseError(
             f"{call}: rotate_lifted(lifting_conv(x, w)) differs from "

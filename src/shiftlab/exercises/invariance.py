@@ -11,23 +11,20 @@ from dataclasses import dataclass
 
 import torch
 
-from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
+from shiftlab.exercises._core import (
+    ExerciseError,
+    as_number,
+    as_tensor,
+    attempt,
+    disagreements,
+    exercise,
+    grid_text,
+    predictions,
+    random_pair,
+)
 from shiftlab.layers import conv2d, edge_kernel, global_avg_pool, global_max_pool
 from shiftlab.metrics import equivariance_error, exact_tolerance, invariance_error, relative_error
 from shiftlab.transforms import Identity, Shift, shift, translate
-
-
-def _grid(x: torch.Tensor) -> str:
-    """A small tensor as rows of numbers, for messages."""
-    if x.dim() == 4:
-        return f"(first channel of sample 0)\n{_grid(x[0, 0])}"
-    return "\n".join("  " + " ".join(f"{float(v):6.3g}" for v in row) for row in x)
-
-
-def _integers(low: int, high: int, generator: torch.Generator) -> tuple[int, int]:
-    """Two random integers in ``[low, high]``."""
-    first, second = torch.randint(low, high + 1, (2,), generator=generator).tolist()
-    return first, second
 
 
 @exercise("1.1", "circular shift by index arithmetic")
@@ -38,9 +35,9 @@ def check_circular_shift(circular_shift: Callable, *, seed: int = 0, trials: int
     """
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        height, width = _integers(1, 6, generator)
+        height, width = random_pair(1, 6, generator)
         reach = 1 if trial < trials // 3 else 3
-        dy, dx = _integers(-reach * 6, reach * 6, generator)
+        dy, dx = random_pair(-reach * 6, reach * 6, generator)
         if trial < trials // 3:
             dy, dx = dy % height, dx % width
         shape = (height, width) if trial % 2 == 0 else (2, 2, height, width)
@@ -67,8 +64,8 @@ def check_circular_shift(circular_shift: Callable, *, seed: int = 0, trials: int
             hint = ("Shifts at least as large as the image, or negative, must wrap too: "
                     "use % H and % W.")
         raise ExerciseError(
-            f"{call} is wrong.\nx =\n{_grid(original)}\nexpected =\n{_grid(want)}\n"
-            f"got =\n{_grid(got)}\n{hint}"
+            f"{call} is wrong.\nx =\n{grid_text(original)}\nexpected =\n{grid_text(want)}\n"
+            f"got =\n{grid_text(got)}\n{hint}"
         )
 
 
@@ -102,7 +99,7 @@ def check_equivariance_error(
     for trial in range(trials):
         case = cases[trial % len(cases)]
         x = torch.randn(16, 16, generator=generator, dtype=torch.float64)
-        dy, dx = _integers(-5, 5, generator)
+        dy, dx = random_pair(-5, 5, generator)
         g = Shift(dy, dx)
         g_out = Identity() if case.invariant_out or trial % 4 == 3 else g
         want = float(equivariance_error(case.f, x, g, g_out))
@@ -210,33 +207,22 @@ def classify(errors: dict[str, float | None]) -> str:
 @exercise("1.3", "decide, then measure: invariant, equivariant or neither?")
 def check_predictions(my_predictions: Callable[[], dict[str, str]]) -> None:
     """``my_predictions()`` returns ``{name: answer}`` for every function in ``MYSTERIES``."""
-    call = "my_predictions()"
-    predictions = attempt(my_predictions, call=call)
-    if not isinstance(predictions, dict) or set(predictions) != set(MYSTERIES):
-        raise ExerciseError(
-            f"{call} must return a dict with the keys {sorted(MYSTERIES)}, got {predictions!r}"
-        )
-    bad = {k: v for k, v in predictions.items() if v not in ANSWERS}
-    if bad:
-        raise ExerciseError(f"every answer must be one of {ANSWERS}, got {bad}")
+    answers = predictions(my_predictions, MYSTERIES, allowed=ANSWERS)
     wrong = []
     for name, mystery in MYSTERIES.items():
         errors = measure_mystery(mystery.f)
         truth = classify(errors)
-        if predictions[name] != truth:
+        if answers[name] != truth:
             measured = ", ".join(
                 f"{k} {'n/a (not an image)' if v is None else f'{v:.1e}'}"
                 for k, v in errors.items()
             )
             wrong.append(
-                f"  {name}: {mystery.formula}\n     you said {predictions[name]!r}, measured "
+                f"  {name}: {mystery.formula}\n     you said {answers[name]!r}, measured "
                 f"{measured} -> {truth}: {mystery.why}."
             )
-    if wrong:
-        raise ExerciseError(
-            f"{len(wrong)} of {len(MYSTERIES)} predictions disagree with the measurement "
-            f"(exact means ≤ {exact_tolerance(torch.float64):.1e} in float64):\n" + "\n".join(wrong)
-        )
+    disagreements(wrong, len(MYSTERIES), "predictions disagree with the measurement (exact "
+                  f"means ≤ {exact_tolerance(torch.float64):.1e} in float64)")
 
 
 @exercise("1.4", "zero-fill translation is not invertible")
@@ -244,10 +230,10 @@ def check_collision(collision: Callable, *, seed: int = 0, trials: int = 40) -> 
     """``collision(x, t)`` returns ``x2 != x`` with ``translate(x2, t) == translate(x, t)``."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(trials):
-        height, width = _integers(2, 7, generator)
+        height, width = random_pair(2, 7, generator)
         dy, dx = 0, 0
         while (dy, dx) == (0, 0):
-            dy, dx = _integers(-width - 1, width + 1, generator)
+            dy, dx = random_pair(-width - 1, width + 1, generator)
         x = torch.randn(height, width, generator=generator)
         original = x.clone()
         call = f"collision(x, t=({dy}, {dx})) with x of shape ({height}, {width})"
@@ -305,7 +291,7 @@ def check_orientation_score(orientation_score: Callable, *, seed: int = 0, trial
                 f"{call} returned shape {tuple(scores.shape)}; expected ({len(x)},)"
             )
         for _ in range(3):
-            dy, dx = _integers(-size, size, generator)
+            dy, dx = random_pair(-size, size, generator)
             shifted = as_tensor(attempt(orientation_score, shift(x, (dy, dx)), call=call), call)
             change = float(relative_error(shifted, scores, batched=False))
             if not change <= 1e-4:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, exercise
-from shiftlab.glyphs import glyph_images
+from shiftlab.data import glyph_images
+from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, close, exercise
 from shiftlab.layers import max_pool
 from shiftlab.metrics import (
     exact_tolerance,
@@ -24,10 +24,6 @@ from shiftlab.metrics import (
 from shiftlab.models import ConvNet, ConvNetConfig
 from shiftlab.pooling import survival_probability, surviving_fraction
 from shiftlab.transforms import Identity, Shift, shift, translate
-
-
-def _close(a: float, b: float, tol: float = 1e-9) -> bool:
-    return abs(a - b) <= tol
 
 
 def _random_shape(generator: torch.Generator, *, even: bool) -> tuple[int, int, int, int]:
@@ -98,17 +94,17 @@ def check_survival_3x3(my_survival_predictions: Callable[[], dict]) -> None:
     for t in SHIFTS_3X3:
         got = as_number(answers[t], f"{call}[{t}]")
         want = survival_probability(t, 3)
-        if _close(got, float(want), 1e-3):
+        if close(got, float(want), 1e-3):
             continue
         shared = (3 - t[0] % 3) * (3 - t[1] % 3)
         hint = ""
         if t[0] % 3 == 0 and t[1] % 3 == 0:
             hint = ("a shift by the stride moves every window onto its neighbour: compare with "
                     "the pooled map moved by one, and every value survives")
-        elif _close(got, shared / 9, 1e-3):
+        elif close(got, shared / 9, 1e-3):
             hint = (f"{shared}/9 is the part of the window that is shared; the value survives when "
                     "the largest pixel of BOTH windows together lies in the shared part")
-        elif _close(got, shared / 18, 1e-3):
+        elif close(got, shared / 18, 1e-3):
             hint = (f"the two windows hold 18 - {shared} distinct pixels, not 18: the {shared} "
                     "shared ones are counted once")
         wrong.append(f"  t = {t}: you said {got:.4f}, derived {want} = {float(want):.4f}, "
@@ -205,19 +201,19 @@ def check_prediction_changes(prediction_changes: Callable, *, seed: int = 0) -> 
             call = f"prediction_changes(model, images, t={t}) for a model with {config}"
             got = as_number(attempt(prediction_changes, model, images, t, call=call), call)
             want = _changed(model, images, Shift(dy, dx))
-            if _close(got, want):
+            if close(got, want):
                 continue
             hint = ""
             scores_changed = 1 - fraction_exact(invariance_error(model, images, Shift(dy, dx)))
-            if _close(got, 1 - want):
+            if close(got, 1 - want):
                 hint = "That is the fraction that stays the same: return the fraction that changes."
-            elif _close(got, want * len(images)):
+            elif close(got, want * len(images)):
                 hint = f"That is a count: divide by the number of images ({len(images)})."
-            elif _close(got, _changed(model, images, lambda x, t=t: translate(x, t))):
+            elif close(got, _changed(model, images, lambda x, t=t: translate(x, t))):
                 hint = "Zeros came in at the border: shift circularly (shiftlab.shift)."
-            elif _close(got, _changed(model, images, Shift(dx, dy))):
+            elif close(got, _changed(model, images, Shift(dx, dy))):
                 hint = "dy and dx are swapped: t = (dy, dx), rows first."
-            elif _close(got, scores_changed):
+            elif close(got, scores_changed):
                 hint = ("That counts images whose scores change at all: compare the predicted "
                         "classes, scores.argmax(dim=1).")
             raise ExerciseError(f"{call} returned {got:.4f}; expected {want:.4f}. {hint}")

@@ -13,19 +13,13 @@ import torch
 from torch import nn
 
 from shiftlab.antialias import binomial_filter, blur_pool
-from shiftlab.aps import aps_downsample
 from shiftlab.consistency import consistency, shift_each
-from shiftlab.downsampling import DownsamplingConfig, DownsamplingNet, median_split
-from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
-from shiftlab.glyphs import glyph_images
+from shiftlab.data import glyph_images
+from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise, random_int
 from shiftlab.metrics import fraction_exact
 from shiftlab.models import ConvNet, ConvNetConfig
+from shiftlab.restoring import DownsamplingConfig, DownsamplingNet, aps_downsample, median_split
 from shiftlab.stride import downsample, polyphase, shifted_copy_error
-
-
-def _draw(low: int, high: int, generator: torch.Generator) -> int:
-    """One random integer in ``[low, high]``."""
-    return int(torch.randint(low, high + 1, (1,), generator=generator))
 
 
 def _taps(values: torch.Tensor) -> str:
@@ -97,8 +91,8 @@ def _aps_cases(generator: torch.Generator) -> list[torch.Tensor]:
     """Random batches, and one whose per-channel largest components disagree."""
     cases = []
     for _ in range(12):
-        shape = (_draw(1, 4, generator), _draw(1, 3, generator), 2 * _draw(1, 5, generator),
-                 2 * _draw(1, 5, generator))
+        shape = (random_int(1, 4, generator), random_int(1, 3, generator),
+                 2 * random_int(1, 5, generator), 2 * random_int(1, 5, generator))
         cases.append(torch.randn(shape, generator=generator, dtype=torch.float64))
     # channel 0 is largest at (0, 1), channel 1 at (1, 0); together (1, 0) wins; (1, 1) is
     # the smallest, so that every likely mistake gives a different answer

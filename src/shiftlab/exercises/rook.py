@@ -11,16 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
-from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
+from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise, random_int
 from shiftlab.metrics import exact_tolerance
 from shiftlab.quadrant import photo_patches, quadrant_images
 from shiftlab.rook import RookNet, RookNetConfig, corner_pair, pooled_features, rook_images
-
-
-def _draw(low: int, high: int, generator: torch.Generator) -> int:
-    """One random integer in ``[low, high]``."""
-    return int(torch.randint(low, high + 1, (1,), generator=generator))
-
 
 # Exercise 6.1 ---------------------------------------------------------------------------------
 
@@ -29,9 +23,9 @@ def check_rook_pair(rook_pair: Callable, *, seed: int = 0, trials: int = 30) -> 
     """``rook_pair(patch, size, border)`` must equal ``rook.corner_pair``: ``(2, 1, S, S)``."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        height, width = _draw(1, 6, generator), _draw(1, 6, generator)
-        size = max(height, width) + _draw(0, 6, generator)
-        border = _draw(0, 3, generator) if trial else 0
+        height, width = random_int(1, 6, generator), random_int(1, 6, generator)
+        size = max(height, width) + random_int(0, 6, generator)
+        border = random_int(0, 3, generator) if trial else 0
         if trial == 1:
             height, width, size, border = 3, 2, 6, 1  # small, not square, with a border
         patch = torch.rand(height, width, generator=generator) + 0.5  # no zero pixels

@@ -12,7 +12,15 @@ from functools import partial
 
 import torch
 
-from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise
+from shiftlab.exercises._core import (
+    ExerciseError,
+    as_tensor,
+    attempt,
+    disagreements,
+    exercise,
+    predictions,
+    random_int,
+)
 from shiftlab.layers import conv2d, global_avg_pool
 from shiftlab.metrics import exact_tolerance, fraction_exact, invariance_error
 from shiftlab.models import ConvNet, ConvNetConfig
@@ -24,11 +32,6 @@ from shiftlab.stride import (
     shifted_copy_error,
 )
 from shiftlab.transforms import Shift, shift
-
-
-def _draw(low: int, high: int, generator: torch.Generator) -> int:
-    """One random integer in ``[low, high]``."""
-    return int(torch.randint(low, high + 1, (1,), generator=generator))
 
 
 def _as_pair(value: object, name: str, call: str) -> tuple[int, int]:
@@ -48,8 +51,8 @@ def check_polyphase(my_polyphase: Callable, *, seed: int = 0, trials: int = 30) 
     with ``p[..., a_y, a_x, i, j] = x[..., s·i + a_y, s·j + a_x]``."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        s = _draw(1, 4, generator) if trial else 2
-        height, width = s * _draw(1, 4, generator), s * _draw(1, 4, generator)
+        s = random_int(1, 4, generator) if trial else 2
+        height, width = s * random_int(1, 4, generator), s * random_int(1, 4, generator)
         if trial == 0:
             height, width = 4, 6  # small and not square, so every mix-up shows
         shape = (height, width) if trial % 2 == 0 else (2, 3, height, width)
@@ -109,8 +112,8 @@ def check_kept_component(kept_component: Callable, *, seed: int = 0, trials: int
     shift(polyphase(x, s)[r], q)``; ``r`` in ``{0..s-1}^2``, ``q`` any shift that works."""
     generator = torch.Generator().manual_seed(seed)
     for trial in range(trials):
-        s = _draw(2, 4, generator)
-        t = (_draw(-9, 9, generator), _draw(-9, 9, generator))
+        s = random_int(2, 4, generator)
+        t = (random_int(-9, 9, generator), random_int(-9, 9, generator))
         if trial < 4:  # start with the simplest cases
             t = [(0, 1), (1, 0), (2, 2), (0, 3)][trial]
             s = 2
@@ -217,27 +220,19 @@ def measure_copy_fraction(case: CopyCase, *, n: int = 200, seed: int = 0) -> flo
 def check_copy_predictions(my_copy_fractions: Callable[[], dict[str, float]]) -> None:
     """``my_copy_fractions()`` returns ``{name: fraction}`` for every case in ``COPY_CASES``:
     the predicted fraction of random inputs whose output is an exact shifted copy."""
-    call = "my_copy_fractions()"
-    predictions = attempt(my_copy_fractions, call=call)
-    if not isinstance(predictions, dict) or set(predictions) != set(COPY_CASES):
-        raise ExerciseError(
-            f"{call} must return a dict with the keys {sorted(COPY_CASES)}, got {predictions!r}"
-        )
-    bad = {k: v for k, v in predictions.items()
+    answers = predictions(my_copy_fractions, COPY_CASES, call="my_copy_fractions()")
+    bad = {k: v for k, v in answers.items()
            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1}
     if bad:
         raise ExerciseError(f"every prediction must be a fraction between 0 and 1, got {bad}")
     wrong = []
     for name, case in COPY_CASES.items():
         measured = measure_copy_fraction(case)
-        if abs(predictions[name] - measured) > 0.05:
-            wrong.append(f"  {name}: {case.description}: you said {predictions[name]:.0%}, "
+        if abs(answers[name] - measured) > 0.05:
+            wrong.append(f"  {name}: {case.description}: you said {answers[name]:.0%}, "
                          f"measured {measured:.0%}: {case.why}.")
-    if wrong:
-        raise ExerciseError(
-            f"{len(wrong)} of {len(COPY_CASES)} predictions are off by more than 5 points "
-            "(measured on 200 random 24x24 images):\n" + "\n".join(wrong)
-        )
+    disagreements(wrong, len(COPY_CASES), "predictions are off by more than 5 points "
+                  "(measured on 200 random 24x24 images)")
 
 
 # Exercise 3.4 ---------------------------------------------------------------------------------
@@ -311,7 +306,7 @@ def check_invariance_steps(invariance_steps: Callable, *, seed: int = 0) -> None
     for k in order:
         name = names[k]
         network = NETWORKS[name]
-        f = network.build(_draw(0, 10_000, generator))
+        f = network.build(random_int(0, 10_000, generator))
         call = f"invariance_steps(network {name}, size={SIZE})"
         steps = _as_pair(attempt(invariance_steps, f, SIZE, call=call), "(step_y, step_x)", call)
         if steps == network.steps:

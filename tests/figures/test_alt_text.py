@@ -52,7 +52,12 @@ def test_a_figure_displayed_in_ipython_carries_its_alt_text_in_the_output():
 
 
 
-def test_outside_ipython_there_is_nothing_to_register_in():
+def test_outside_ipython_there_is_nothing_to_register_in(monkeypatch):
+    # Another test in this worker may have started an InteractiveShell (which get_ipython then
+    # returns), so "outside IPython" is made explicit rather than left to the test order.
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     assert register() is False
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from IPython.core.formatters import format_display_data
 from IPython.display import DisplayHandle, Markdown, display
 
+import shiftlab.figures  # noqa: F401  (in IPython: every figure shown carries its alt text)
+
 GLUE_PREFIX = "application/papermill.record/"
 """The MIME prefix under which myst-nb's glue (the scrapbook format) keeps a hidden value."""
 

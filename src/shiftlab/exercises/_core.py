@@ -259,7 +259,7 @@ def plain(value: Any, call: str = "your function") -> Any:
     return value
 
 
-def describe(value: object) -> str:
+def describe_value(value: object) -> str:
     """What a value is, for a message: its type, and its dtype and shape if it is a tensor."""
     if value is None:
         return "None"
@@ -267,6 +267,9 @@ def describe(value: object) -> str:
         return f"a tensor of dtype {value.dtype} and shape {tuple(value.shape)}"
     if type(value).__module__ == "numpy":
         return f"a numpy {type(value).__name__} (convert it with torch.as_tensor)"
+    if type(value) is dict:
+        keys = ", ".join(repr(key) for key in list(value)[:12])
+        return f"a dict with the keys [{keys}{', ...' if len(value) > 12 else ''}]"
     text = repr(value)
     text = text if len(text) <= 60 else text[:57] + "..."
     return f"a {type(value).__name__} ({text})"
@@ -287,7 +290,7 @@ def as_tensor(value: object, call: str, *, dtype: torch.dtype | str | None = "fl
     ``"real"`` (any real number type, integers too, not bool) or ``None`` (any dtype).
     """
     if not isinstance(value, torch.Tensor):
-        raise ExerciseError(f"{call} returned {describe(value)}; expected a torch.Tensor")
+        raise ExerciseError(f"{call} returned {describe_value(value)}; expected a torch.Tensor")
     value = plain(value, call)
     if isinstance(dtype, torch.dtype):
         ok, wanted = value.dtype == dtype, f"a tensor of dtype {dtype}"
@@ -311,15 +314,15 @@ def as_number(value: object, call: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1 or value.is_complex() or value.dtype == torch.bool:
             raise ExerciseError(
-                f"{call} returned {describe(value)}; expected one number (a float or a 0-dim "
+                f"{call} returned {describe_value(value)}; expected one number (a float or a 0-dim "
                 "tensor)")
         return float(value.item())
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)  # a plain float, whatever the type of value (e.g. a Fraction)
         if type(number) is float:
             return number
-    raise ExerciseError(f"{call} returned {describe(value)}; expected one number (a float or a "
-                        "0-dim tensor)")
+    raise ExerciseError(f"{call} returned {describe_value(value)}; expected one number (a float "
+                        "or a 0-dim tensor)")
 
 
 def as_int(value: object, call: str) -> int:
@@ -332,7 +335,7 @@ def as_int(value: object, call: str) -> int:
         return int(value.item())
     if type(value) is int:
         return value
-    raise ExerciseError(f"{call} returned {describe(value)}; expected an int (one integer)")
+    raise ExerciseError(f"{call} returned {describe_value(value)}; expected an int (one integer)")
 
 
 def random_int(low: int, high: int, generator: torch.Generator) -> int:
@@ -371,7 +374,7 @@ def predictions(answer: Callable[[], Any], keys: Iterable, *, call: str = "my_pr
     got = attempt(answer, call=call)
     if not isinstance(got, dict) or set(got) != set(keys):
         raise ExerciseError(f"{call} must return a dict with the keys {sorted(keys)}, "
-                            f"got {describe(got)}")
+                            f"got {describe_value(got)}")
     kinds = {type(a) for a in allowed or ()}
     bad = {k: v for k, v in got.items()
            if allowed is not None and (type(v) not in kinds or v not in allowed)}

@@ -172,12 +172,11 @@ def layer_verdict(error: float) -> str:
 @exercise("2.2", "which layers commute with shifts?")
 def check_layer_predictions(my_predictions: Callable[[], dict[str, str]]) -> None:
     """``my_predictions()`` returns ``{name: answer}`` for every layer in ``LAYERS``."""
-    layers = dict(LAYERS)
-    errors = {name: measure_layer(layer.f) for name, layer in layers.items()}
+    layers = dict(LAYERS)  # the questions, fixed before the learner's code runs
     answers = predictions(my_predictions, layers, allowed=LAYER_ANSWERS)
     wrong = []
     for name, layer in layers.items():
-        error = errors[name]
+        error = measure_layer(layer.f)
         truth = layer_verdict(error)
         if answers[name] != truth:
             wrong.append(

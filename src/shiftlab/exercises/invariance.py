@@ -204,12 +204,11 @@ def classify(errors: dict[str, float | None]) -> str:
 @exercise("1.3", "decide, then measure: invariant, equivariant or neither?")
 def check_predictions(my_predictions: Callable[[], dict[str, str]]) -> None:
     """``my_predictions()`` returns ``{name: answer}`` for every function in ``MYSTERIES``."""
-    mysteries = dict(MYSTERIES)
-    measured = {name: measure_mystery(mystery.f) for name, mystery in mysteries.items()}
+    mysteries = dict(MYSTERIES)  # the questions, fixed before the learner's code runs
     answers = predictions(my_predictions, mysteries, allowed=ANSWERS)
     wrong = []
     for name, mystery in mysteries.items():
-        errors = measured[name]
+        errors = measure_mystery(mystery.f)
         truth = classify(errors)
         if answers[name] != truth:
             measured = ", ".join(

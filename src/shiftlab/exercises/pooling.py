@@ -6,13 +6,22 @@ on every run; a wrong answer gets what was tried, what was expected, what came, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from shiftlab.data import glyph_images
-from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, close, exercise
+from shiftlab.exercises._core import (
+    ExerciseError,
+    as_number,
+    as_tensor,
+    attempt,
+    close,
+    describe_value,
+    exercise,
+)
 from shiftlab.layers import max_pool
 from shiftlab.metrics import (
     exact_tolerance,
@@ -80,14 +89,15 @@ def measured_survival_3x3(seed: int = 0) -> dict[tuple[int, int], float]:
 def check_survival_3x3(my_survival_predictions: Callable[[], dict]) -> None:
     """``my_survival_predictions()`` returns ``{t: probability}`` for every ``t`` in
     ``SHIFTS_3X3``: the chance that a 3x3 / stride-3 max-pooled value of iid noise survives."""
-    measured = measured_survival_3x3()
     derived = {t: survival_probability(t, 3) for t in SHIFTS_3X3}
     call = "my_survival_predictions()"
     answers = attempt(my_survival_predictions, call=call)
     if not isinstance(answers, dict) or set(answers) != set(SHIFTS_3X3):
         raise ExerciseError(
-            f"{call} must return a dict with the keys {list(SHIFTS_3X3)}, got {answers!r:.200}"
+            f"{call} must return a dict with the keys {list(SHIFTS_3X3)}, "
+            f"got {describe_value(answers)}"
         )
+    measured = measured_survival_3x3()
     wrong = []
     for t in SHIFTS_3X3:
         got = as_number(answers[t], f"{call}[{t}]")
@@ -257,6 +267,12 @@ def measured_period(config: ConvNetConfig, *, seed: int = 0) -> int:
     return 0
 
 
+@functools.cache
+def _measured_period(config: ConvNetConfig) -> int:
+    """``measured_period(config)``, measured once per session (it takes seconds)."""
+    return measured_period(config)
+
+
 def describe(config: ConvNetConfig) -> str:
     """A ``ConvNetConfig`` as a chain of layers, e.g. ``conv 3x3 stride 2 → ReLU → … → linear``."""
     stride = f" stride {config.stride}" if config.stride > 1 else ""
@@ -285,21 +301,20 @@ def _why(config: ConvNetConfig) -> str:
 def check_periods(my_periods: Callable[[], dict]) -> None:
     """``my_periods()`` returns ``{name: p}`` for every architecture in ``ARCHITECTURES``: the
     smallest ``p`` such that every shift in ``pZ x pZ`` leaves every prediction unchanged."""
-    architectures = dict(ARCHITECTURES)
-    periods = {name: measured_period(config) for name, config in architectures.items()}
+    architectures = dict(ARCHITECTURES)  # the questions, fixed before the learner's code runs
     call = "my_periods()"
     answers = attempt(my_periods, call=call)
     if not isinstance(answers, dict) or set(answers) != set(ARCHITECTURES):
         raise ExerciseError(
             f"{call} must return a dict with the keys {sorted(ARCHITECTURES)}, "
-            f"got {answers!r:.200}"
+            f"got {describe_value(answers)}"
         )
     bad = {k: v for k, v in answers.items() if type(v) is not int or v not in PERIODS}
     if bad:
         raise ExerciseError(f"every period must be one of {PERIODS}, got {bad}")
     wrong = []
     for name, config in architectures.items():
-        period = periods[name]
+        period = _measured_period(config)
         if answers[name] != period:
             wrong.append(f"  {name}: {describe(config)}\n     you said {answers[name]}, "
                          f"measured {period}: {_why(config)}.")

@@ -19,7 +19,7 @@ from shiftlab.exercises._core import (
     ExerciseError,
     as_tensor,
     attempt,
-    describe,
+    describe_value,
     exercise,
     random_int,
 )
@@ -191,14 +191,14 @@ def check_exact_predictions(my_predictions: Callable[[], dict]) -> None:
     if not isinstance(answer, dict) or set(answer) != set(DOWNSAMPLERS_73):
         raise ExerciseError(
             f"my_predictions() must return a dict with the keys {sorted(DOWNSAMPLERS_73)}, "
-            f"got {answer!r:.120}"
+            f"got {describe_value(answer)}"
         )
     for name in DOWNSAMPLERS_73:
         row = answer[name]
         if not isinstance(row, dict) or set(row) != set(SHIFTS_73):
             raise ExerciseError(
                 f"my_predictions()[{name!r}] must be a dict with one bool per shift in "
-                f"SHIFTS_73 = {SHIFTS_73}, got {row!r:.120}"
+                f"SHIFTS_73 = {SHIFTS_73}, got {describe_value(row)}"
             )
         for t in SHIFTS_73:
             exact = truths[name][t]
@@ -244,7 +244,8 @@ def check_consistency(my_consistency: Callable, *, seed: int = 0) -> None:
         if isinstance(got, torch.Tensor) and got.numel() == 1 and got.dtype != torch.bool:
             got = got.item()
         if type(got) not in (float, int):
-            raise ExerciseError(f"{call} returned {describe(got)}; expected a float in [0, 1]")
+            raise ExerciseError(
+                f"{call} returned {describe_value(got)}; expected a float in [0, 1]")
         if abs(got - want) <= 1e-6:  # a fraction of 48 images, perhaps in float32
             continue
         same_for_all = _reference_consistency(
@@ -330,7 +331,7 @@ def check_untrained_predictions(my_predictions: Callable[[], dict[str, bool]]) -
     if not isinstance(answer, dict) or set(answer) != set(UNTRAINED):
         raise ExerciseError(
             f"my_predictions() must return a dict with one bool for each of "
-            f"{sorted(UNTRAINED)}, got {answer!r:.120}"
+            f"{sorted(UNTRAINED)}, got {describe_value(answer)}"
         )
     for name, case in untrained.items():
         if not isinstance(answer[name], bool):

@@ -17,6 +17,7 @@ from shiftlab.exercises._core import (
     as_number,
     as_tensor,
     attempt,
+    describe_value,
     exercise,
     random_int,
 )
@@ -195,7 +196,7 @@ def check_separable(my_separable: Callable[[], dict[str, bool]]) -> None:
     answer = attempt(my_separable, call=call)
     if not isinstance(answer, dict) or set(answer) != set(PADDINGS):
         raise ExerciseError(f"{call} must return a dict with the keys {list(PADDINGS)}, "
-                            f"got {answer!r}")
+                            f"got {describe_value(answer)}")
     if not all(isinstance(v, bool) for v in answer.values()):
         raise ExerciseError(f"every answer must be True or False, got {answer!r}")
     wrong = [f"  {p}: you said {answer[p]}, but it is {truths[p]}: {why}."

@@ -16,7 +16,7 @@ from shiftlab.exercises._core import (
     ExerciseError,
     as_tensor,
     attempt,
-    describe,
+    describe_value,
     disagreements,
     exercise,
     predictions,
@@ -40,8 +40,8 @@ def _as_pair(value: object, name: str, call: str) -> tuple[int, int]:
         value = value.tolist()
     if (not isinstance(value, tuple | list) or len(value) != 2
             or not all(type(v) is int for v in value)):
-        raise ExerciseError(f"{call} gave {name} = {describe(value)}; expected a pair of ints "
-                            "(y, x)")
+        raise ExerciseError(f"{call} gave {name} = {describe_value(value)}; expected a pair of "
+                            "ints (y, x)")
     return int(value[0]), int(value[1])
 
 
@@ -123,7 +123,7 @@ def check_kept_component(kept_component: Callable, *, seed: int = 0, trials: int
         call = f"kept_component(t={t}, s={s})"
         answer = attempt(kept_component, t, s, call=call)
         if not isinstance(answer, tuple | list) or len(answer) != 2:
-            raise ExerciseError(f"{call} returned {describe(answer)}; expected a pair (r, q)")
+            raise ExerciseError(f"{call} returned {describe_value(answer)}; expected a pair (r, q)")
         r, q = _as_pair(answer[0], "r", call), _as_pair(answer[1], "q", call)
         if all(0 <= v < s for v in r) and torch.equal(kept, shift(polyphase(x, s)[r], q)):
             continue
@@ -219,8 +219,7 @@ def measure_copy_fraction(case: CopyCase, *, n: int = 200, seed: int = 0) -> flo
 def check_copy_predictions(my_copy_fractions: Callable[[], dict[str, float]]) -> None:
     """``my_copy_fractions()`` returns ``{name: fraction}`` for every case in ``COPY_CASES``:
     the predicted fraction of random inputs whose output is an exact shifted copy."""
-    cases = dict(COPY_CASES)
-    fractions = {name: measure_copy_fraction(case) for name, case in cases.items()}
+    cases = dict(COPY_CASES)  # the questions, fixed before the learner's code runs
     answers = predictions(my_copy_fractions, cases, call="my_copy_fractions()")
     bad = {k: v for k, v in answers.items()
            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1}
@@ -228,7 +227,7 @@ def check_copy_predictions(my_copy_fractions: Callable[[], dict[str, float]]) ->
         raise ExerciseError(f"every prediction must be a fraction between 0 and 1, got {bad}")
     wrong = []
     for name, case in cases.items():
-        measured = fractions[name]
+        measured = measure_copy_fraction(case)
         if abs(answers[name] - measured) > 0.05:
             wrong.append(f"  {name}: {case.description}: you said {answers[name]:.0%}, "
                          f"measured {measured:.0%}: {case.why}.")

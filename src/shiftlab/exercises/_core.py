@@ -272,7 +272,10 @@ def describe_value(value: object) -> str:
         return f"a dict with the keys [{keys}{', ...' if len(value) > 12 else ''}]"
     text = repr(value)
     text = text if len(text) <= 60 else text[:57] + "..."
-    return f"a {type(value).__name__} ({text})"
+    name = type(value).__name__
+    if type(value) in (int, float, complex, str, list, tuple, set, dict):
+        return f"{'an' if name[0] in 'aeiou' else 'a'} {name} ({text})"
+    return f"an object of type {name} ({text})"
 
 
 _DTYPE_WORDS = {

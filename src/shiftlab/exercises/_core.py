@@ -306,7 +306,12 @@ def as_tensor(value: object, call: str, *, dtype: torch.dtype | str | None = "fl
     else:
         ok, wanted = True, ""
     if not ok:
-        raise ExerciseError(f"{call} returned a tensor of dtype {value.dtype}; expected {wanted}")
+        hint = ""
+        if dtype == "floating" and not value.is_complex() and value.dtype != torch.bool:
+            hint = (" (torch.tensor([1, 2]) holds integers: write 1.0, 2.0, or pass "
+                    "dtype=torch.float32)")
+        raise ExerciseError(
+            f"{call} returned a tensor of dtype {value.dtype}; expected {wanted}{hint}")
     return value
 
 

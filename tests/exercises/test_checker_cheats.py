@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 from checkers import right_answers
@@ -449,6 +450,18 @@ def test_what_a_wrong_answer_prints_is_shown_with_the_failure(check, answer, cap
     assert "learner's debugging line" in message and "learner's warning line" in message
     out, err = capsys.readouterr()
     assert "learner's" not in out and err == ""
+
+
+def test_numpy_scalars_of_the_right_value_pass(capsys):
+    """Not a cheat: a learner who computed with numpy gets the numbers read as numbers."""
+    from test_exercises import my_equivariance_error
+    from test_exercises_rook import my_border
+
+    from shiftlab.exercises import rook
+
+    invariance.check_equivariance_error(lambda *args: np.float32(my_equivariance_error(*args)))
+    rook.check_invisible_border(lambda config: np.int64(my_border(config)))
+    assert capsys.readouterr().out.count("✅") == 2
 
 
 # Position ------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy
 import torch
 
 from shiftlab.metrics import relative_error
@@ -247,9 +248,8 @@ def plain(value: Any, call: str = "your function") -> Any:
         return float.__float__(value)
     if isinstance(value, str):
         return str.__str__(value)
-    if type(value).__module__ == "numpy" and hasattr(value, "item") and not hasattr(value,
-                                                                                   "shape"):
-        return plain(value.item(), call)  # a numpy scalar
+    if isinstance(value, numpy.generic):  # a numpy scalar: its Python value
+        return plain(value.item(), call)
     if isinstance(value, tuple):
         return tuple(plain(item, call) for item in tuple.__iter__(value))
     if isinstance(value, list):

@@ -162,7 +162,8 @@ def _call_with_time_limit(function: Callable, args: tuple, limit: float) -> Any:
         finally:
             armed[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            if previous is not None:  # None: a handler installed outside Python, kept as it is
+                signal.signal(signal.SIGALRM, previous)
             if outer_delay:  # someone else's timer was running: give back what is left of it
                 left = max(outer_delay - (time.monotonic() - started), 1e-3)
                 signal.setitimer(signal.ITIMER_REAL, left, outer_interval)

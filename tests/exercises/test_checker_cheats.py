@@ -415,6 +415,13 @@ def test_the_time_limit_gives_back_a_timer_and_handler_that_were_there():
         signal.signal(signal.SIGALRM, previous)
 
 
+def test_a_checker_stops_an_endless_loop_before_nbgrader_stops_the_cell():
+    """So that a graded notebook shows the ❌ that names the loop, not nbgrader's timeout."""
+    from shiftlab.book.grading import CELL_TIMEOUT
+
+    assert 10 <= _core.DEFAULT_TIME_LIMIT <= CELL_TIMEOUT / 4
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
 def test_a_bad_time_limit_is_refused(value, monkeypatch):
     monkeypatch.setenv(TIME_LIMIT_ENV, value)

@@ -13,6 +13,11 @@ the environment variable ``SHIFTLAB_EXPECT`` for the notebook kernels: ``solved`
 ``solutions/`` (any stub or wrong answer fails) and ``pending`` for ``lessons/`` (an untouched
 lesson must report every exercise pending, so a lesson that leaks a solution fails too).
 
+A checker cannot be fooled or hung: it calls the learner's code through ``_core.attempt``, which
+passes copies of the inputs, stops a call after ``SHIFTLAB_TIME_LIMIT`` seconds (20 by default),
+captures what the code prints (shown only under a ❌) and returns the answer as plain tensors and
+numbers, so that no subclass or custom ``__eq__`` can claim to be right.
+
 One module per chapter holds that chapter's checkers, e.g. ``shiftlab.exercises.invariance``.
 """
 

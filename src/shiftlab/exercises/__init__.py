@@ -22,7 +22,9 @@ One module per chapter holds that chapter's checkers, e.g. ``shiftlab.exercises.
 """
 
 from shiftlab.exercises._core import (
+    DEFAULT_TIME_LIMIT,
     EXPECT_ENV,
+    TIME_LIMIT_ENV,
     ExerciseError,
     attempt,
     exercise,
@@ -30,4 +32,8 @@ from shiftlab.exercises._core import (
     summary,
 )
 
-__all__ = ["EXPECT_ENV", "ExerciseError", "attempt", "exercise", "results", "summary"]
+__all__ = [
+    "DEFAULT_TIME_LIMIT",
+    "EXPECT_ENV",
+    "TIME_LIMIT_ENV", "ExerciseError", "attempt", "exercise", "results", "summary",
+]

@@ -18,6 +18,7 @@ shifts by all real ``t`` form a group.
 - ``resample``: the band-limited image on a finer or coarser grid (zero-padding or cropping
   the spectrum); ``alias_free_relu``: ``resample`` up by ``m`` → ReLU → low-pass and resample
   down (Karras et al. 2021). ``m = 1`` is the plain ReLU;
+- ``fft_tolerance``: the rounding level of a law computed through FFTs;
 - ``subpixel_error``: ``‖f(T_t x) − T_{t/s} f(x)‖ / ‖T_{t/s} f(x)‖``; ``eq_t_db``: the same
   mismatch as a PSNR in dB, as StyleGAN3's EQ-T metric reports it.
 
@@ -35,7 +36,15 @@ from typing import Any
 import torch
 
 from shiftlab import _validate
-from shiftlab.metrics import relative_error
+from shiftlab.metrics import relative_error, unit_roundoff
+
+
+def fft_tolerance(dtype: torch.dtype, size: int) -> float:
+    """A bound on the relative rounding error of the few FFTs behind one result on ``size``
+    samples: ``16 · u · log2(size)`` (an FFT's error grows with ``log2`` of its length; 16 covers
+    the forward and inverse transforms of both sides of a law, with room for the CPU's order)."""
+    size = _validate.positive_int(size, "size")
+    return 16 * unit_roundoff(dtype) * max(1.0, math.log2(size))
 
 
 def real_offset(t: Any, name: str = "t") -> tuple[float, float]:

@@ -26,6 +26,19 @@ from shiftlab.models import ConvStack
 from shiftlab.subpixel import fourier_shift, real_offset, resample_matrix
 
 
+KARRAS_2021 = {
+    "StyleGAN2, AFHQv2": 13.83,
+    "StyleGAN3-T, AFHQv2": 60.15,
+    "StyleGAN3-R, AFHQv2": 64.89,
+    "StyleGAN2 + simplified generator, FFHQ-U ablation": 19.47,
+    "... + non-critical sampling, FFHQ-U ablation": 43.90,
+    "... + rotation equivariance (StyleGAN3-R), FFHQ-U ablation": 66.65,
+}
+"""Karras et al. (2021), EQ-T in dB (PSNR of a generator's output under random translations
+against the translated output; higher is more equivariant), for a few configurations of their
+tables: the AFHQv2 results and rows of the FFHQ-U ablation (each row adds to the one above)."""
+
+
 @dataclass(frozen=True)
 class AliasFreeConfig:
     """E.g. ``AliasFreeConfig(channels=(4, 8), m=2)``: the fields ``ConvStack`` reads, and m."""

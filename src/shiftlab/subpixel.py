@@ -162,6 +162,8 @@ def resample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     for value, axis in zip(new, ("H'", "W'"), strict=True):
         if value < 1:
             raise ValueError(f"size ({axis}) must be >= 1, got {size}")
+    if new == tuple(x.shape[-2:]):
+        return x.clone()  # the same grid: nothing to interpolate
     spectrum = torch.fft.fft2(x)
     spectrum = _resize_axis(_resize_axis(spectrum, -2, new[0]), -1, new[1])
     return torch.fft.ifft2(spectrum).real.to(x.dtype)

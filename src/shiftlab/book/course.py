@@ -84,10 +84,10 @@ PLAN = (
             STAGES[3]),
     Chapter(8, "08_subpixel", "Between the pixels",
             "Convolution follows every sub-pixel shift; ReLU aliases; filtering restores it.",
-            STAGES[1]),
+            STAGES[3]),
 )
 
-DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 8: (2, 3, 7)}
+DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 8: (3, 7)}
 """Which chapters each chapter builds on: the arrows of the course map."""
 
 READING_WORDS_PER_MINUTE = 150

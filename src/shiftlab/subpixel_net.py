@@ -25,7 +25,6 @@ from shiftlab.layers import conv2d
 from shiftlab.models import ConvStack
 from shiftlab.subpixel import fourier_shift, real_offset, resample_matrix
 
-
 KARRAS_2021 = {
     "StyleGAN2, AFHQv2": 13.83,
     "StyleGAN3-T, AFHQv2": 60.15,

@@ -7,7 +7,7 @@ moves with the image. The encoder–decoder here downsamples twice and upsamples
 
     e1 = ρ(W1 ⋆ x)          d1 = down(e1)        (H/2)
     e2 = ρ(W2 ⋆ d1)         d2 = down(e2)        (H/4)
-    m  = ρ(W3 ⋆ d2)
+    m  = W3 ⋆ d2 + b3       (no ReLU: training cannot switch the coarsest path off)
     g2 = ρ(W4 ⋆ (up(m) + e2))                     (H/2; the skip adds e2)
     f  = W5 ⋆ (up(g2) + e1)                       (H: K class scores per pixel)
 
@@ -193,7 +193,7 @@ class SegmentationNet(nn.Module):
         d1, a1 = self._down(e1, first)
         e2 = self._layer(1, d1)
         d2, a2 = self._down(e2, second)
-        m = self._layer(2, d2)
+        m = self._layer(2, d2, relu=False)  # linear: a bottleneck that cannot die
         g2 = self._layer(3, self._up(m, a2) + e2)
         return self._layer(4, self._up(g2, a1) + e1, relu=False)
 

@@ -24,10 +24,19 @@ from IPython.display import Markdown
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from shiftlab.exercises import boundary, convolution, invariance, pooling, restoring, rook, stride
+from shiftlab.exercises import (
+    boundary,
+    convolution,
+    invariance,
+    pooling,
+    restoring,
+    rook,
+    segmentation,
+    stride,
+)
 
 CHECKER_MODULES = {module.__name__: module for module in (
-    invariance, convolution, stride, pooling, boundary, rook, restoring)}
+    invariance, convolution, stride, pooling, boundary, rook, restoring, segmentation)}
 """The checker module of each chapter idea, by its import name: the modules a notebook's check
 cells may import from (``notebook_checkers``). A chapter's new checker module is added here."""
 
@@ -73,9 +82,16 @@ PLAN = (
     Chapter(7, "07_restoring_invariance", "Restoring invariance",
             "Anti-aliasing, adaptive polyphase sampling and circular padding.",
             STAGES[3]),
+    # 8 and 9 are placeholders for the chapters written beside chapter 10: their own entries
+    # replace these lines (the plan's numbers must run 1, 2, 3, ... without a gap)
+    Chapter(8, "08_subpixel", "Between the pixels", "", STAGES[1]),
+    Chapter(9, "09_learned_invariance", "Invariance learned from data", "", STAGES[2]),
+    Chapter(10, "10_segmentation", "Equivariant dense prediction",
+            "APS-U makes an encoder-decoder's mask follow every circular shift.",
+            STAGES[3]),
 )
 
-DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6)}
+DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 10: (3, 7)}
 """Which chapters each chapter builds on: the arrows of the course map."""
 
 READING_WORDS_PER_MINUTE = 150

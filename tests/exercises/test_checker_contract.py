@@ -16,6 +16,7 @@ import test_exercises_convolution
 import test_exercises_pooling
 import test_exercises_restoring
 import test_exercises_rook
+import test_exercises_segmentation
 import test_exercises_stride
 from checkers import stub
 
@@ -31,6 +32,7 @@ MODULES = [
     test_exercises_boundary,
     test_exercises_rook,
     test_exercises_restoring,
+    test_exercises_segmentation,
 ]
 CHECKS = [
     pytest.param(check, answer, id=check.exercise_name.split(":")[0].removeprefix("Exercise "))

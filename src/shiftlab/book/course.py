@@ -84,7 +84,7 @@ PLAN = (
             STAGES[3]),
     # 8 and 9 are placeholders for the chapters written beside chapter 10: their own entries
     # replace these lines (the plan's numbers must run 1, 2, 3, ... without a gap)
-    Chapter(8, "08_subpixel", "Between the pixels", "", STAGES[1]),
+    Chapter(8, "08_subpixel", "Between the pixels", "", STAGES[2]),
     Chapter(9, "09_learned_invariance", "Invariance learned from data", "", STAGES[2]),
     Chapter(10, "10_segmentation", "Equivariant dense prediction",
             "APS-U makes an encoder-decoder's mask follow every circular shift.",

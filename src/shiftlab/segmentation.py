@@ -42,10 +42,10 @@ from torch import nn
 from shiftlab import _validate
 from shiftlab.data import gaussian_images, glyph_images
 from shiftlab.layers import conv2d
-from shiftlab.metrics import equivariance_error, magnitude_network, rounding_bound
+from shiftlab.metrics import magnitude_network, relative_error, rounding_bound
 from shiftlab.restoring import aps_phase
 from shiftlab.stride import component_norms, merge_polyphase, polyphase
-from shiftlab.transforms import Shift, shift
+from shiftlab.transforms import shift
 
 SEGMENT_CLASSES = ("background", "plus", "cross")
 """The classes of a pixel: 0 background, 1 a pixel of a plus, 2 a pixel of a diagonal cross."""
@@ -232,16 +232,25 @@ def aps_margins(net: SegmentationNet, x: torch.Tensor) -> torch.Tensor:
     return net.margins(x)
 
 
+def _shifted_copies(x: torch.Tensor, shifts: list[tuple[int, int]]) -> torch.Tensor:
+    """Every shift of ``x`` in one batch: ``(len(shifts) · N, C, H, W)``, shift by shift."""
+    if not isinstance(shifts, list | tuple) or not shifts:
+        raise ValueError(f"shifts must be a non-empty list of shifts (dy, dx), got {shifts!r:.60}")
+    return torch.cat([shift(x, _validate.offset(t, "shifts[k]")) for t in shifts])
+
+
 def shift_errors(net: nn.Module, x: torch.Tensor, shifts: list[tuple[int, int]]
                  ) -> torch.Tensor:
     """The equivariance error ``‖f(T_t x) − T_t f(x)‖ / ‖f(x)‖`` (chapter 3's units) of ``net``
-    for every shift in ``shifts`` and sample of ``x``: ``(len(shifts), N)``."""
+    for every shift in ``shifts`` and sample of ``x``: ``(len(shifts), N)``. All the shifted
+    inputs go through ``net`` in one batch."""
     _validate.function(net, "net")
     x = _validate.image_tensor(x, ranks=(4,))
-    if not shifts:
-        raise ValueError("shifts must name at least one shift (dy, dx)")
-    return torch.stack([equivariance_error(net, x, Shift(*_validate.offset(t, "shifts[k]")))
-                        for t in shifts])
+    moved = _shifted_copies(x, shifts)
+    with torch.no_grad():
+        fx, f_moved = net(x), net(moved)
+    expected = _shifted_copies(fx, shifts)
+    return relative_error(f_moved, expected, batched=True).reshape(len(shifts), len(x))
 
 
 def shift_bounds(net: SegmentationNet, x: torch.Tensor, shifts: list[tuple[int, int]]
@@ -256,17 +265,14 @@ def shift_bounds(net: SegmentationNet, x: torch.Tensor, shifts: list[tuple[int, 
     if not isinstance(net, SegmentationNet):
         raise TypeError(f"net must be a SegmentationNet, got {type(net).__name__}")
     x = _validate.image_tensor(x, ranks=(4,))
+    moved = _shifted_copies(x, shifts)
     magnitude = magnitude_network(net)
     with torch.no_grad():
         reference = torch.linalg.vector_norm(net(x).flatten(1), dim=1)
         still = torch.linalg.vector_norm(magnitude(x.abs(), net.phases(x)).flatten(1), dim=1)
-        bounds = []
-        for t in shifts:
-            moved = shift(x, _validate.offset(t, "shifts[k]"))
-            m = torch.linalg.vector_norm(magnitude(moved.abs(), net.phases(moved)).flatten(1),
-                                         dim=1)
-            bounds.append(rounding_bound(m + still, net.terms) / reference)
-    return torch.stack(bounds)
+        m = torch.linalg.vector_norm(magnitude(moved.abs(), net.phases(moved)).flatten(1), dim=1)
+    bound = rounding_bound(m.reshape(len(shifts), len(x)) + still, net.terms) / reference
+    return torch.where(reference == 0, torch.full_like(bound, float("inf")), bound)
 
 
 def mask_changes(net: nn.Module, x: torch.Tensor, t: tuple[int, int]) -> torch.Tensor:

@@ -195,7 +195,8 @@ class Runs:
 
     @torch.no_grad()
     def logits(self, images: torch.Tensor, *, epoch: int | None = None) -> torch.Tensor:
-        """Every run's class scores on the same ``images``: ``(K, N, classes)``."""
+        """Every run's class scores on the same ``images``: ``(K, N, classes)``, or
+        ``(K, N, classes, H', W')`` for a network that scores every pixel."""
         _validate.image_tensor(images, "images", ranks=(4,))
         self.template.eval()
         return vmap(lambda p: functional_call(self.template, p, (images,)))(
@@ -203,9 +204,11 @@ class Runs:
 
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor, *,
                  epoch: int | None = None) -> torch.Tensor:
-        """The fraction of ``images`` each run classifies correctly: ``(K,)`` float64."""
+        """The fraction of ``images`` (or of their pixels, for per-pixel labels) each run
+        classifies correctly: ``(K,)`` float64."""
         _dataset(images, labels)
-        return (self.logits(images, epoch=epoch).argmax(-1) == labels).double().mean(-1)
+        right = self.logits(images, epoch=epoch).argmax(2) == labels
+        return right.double().flatten(1).mean(-1)
 
     def model(self, run: int, *, epoch: int | None = None) -> nn.Module:
         """A standalone copy of the network of run ``run`` (after ``epoch``; default: last)."""
@@ -288,8 +291,9 @@ def _epoch(recipe: Recipe, generators: list[torch.Generator], images: torch.Tens
     total = torch.zeros(len(generators), dtype=torch.float64)
     for batch in (torch.stack(column) for column in zip(*orders, strict=True)):
         logits = _logits(batched, shared, params, images, batch)  # (K, B, classes)
-        loss = F.cross_entropy(logits.flatten(0, 1), labels[batch].flatten(),
-                               reduction="none").view(batch.shape).mean(dim=1)
+        # per example (or per example and pixel, for per-pixel labels), then the mean per run
+        loss = F.cross_entropy(logits.flatten(0, 1), labels[batch].flatten(0, 1),
+                               reduction="none").reshape(*batch.shape, -1).mean(dim=(1, 2))
         update.update(torch.autograd.grad(loss.sum(), [params[n] for n in names]))
         total += loss.detach().double() * batch.shape[1]
     return total / len(images)
@@ -307,8 +311,8 @@ def _logits(batched: Callable, shared: Callable, params: dict[str, torch.Tensor]
     unique, inverse = torch.unique(batch, return_inverse=True)
     if len(unique) > 2 * batch.shape[1]:
         return batched(params, images[batch])
-    logits = shared(params, images[unique])  # (K, U, classes)
-    return logits.gather(1, inverse[..., None].expand(-1, -1, logits.shape[-1]))
+    logits = shared(params, images[unique])  # (K, U, classes, ...)
+    return logits[torch.arange(len(batch))[:, None], inverse]
 
 
 def _detached(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

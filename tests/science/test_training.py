@@ -11,7 +11,8 @@ from shiftlab.data import glyph_images
 from shiftlab.models import ConvNet, ConvNetConfig
 from shiftlab.restoring import DownsamplingConfig, DownsamplingNet
 from shiftlab.rook import RookNet, RookNetConfig, rook_images
-from shiftlab.training import Recipe, Runs, rate_interval, train, train_runs
+from shiftlab.segmentation import SegmentationConfig, SegmentationNet, glyph_segmentation
+from shiftlab.training import Recipe, Runs, accuracy, rate_interval, train, train_runs
 
 IMAGES, LABELS = glyph_images(48, 8, noise=0.2, seed=0)
 
@@ -43,6 +44,20 @@ def test_runs_are_the_plain_loop_with_full_batch_adam():
     config = DownsamplingConfig("aps", "circular", channels=(3, 4))
     _same_as_plain_loop(lambda s: DownsamplingNet(config, seed=s), (1, 2), IMAGES, LABELS,
                         1e-5, epochs=6, lr=0.05, batch_size=len(IMAGES), optimizer="adam")
+
+
+@pytest.mark.parametrize("batch_size", [8, 24])
+def test_runs_are_the_plain_loop_with_per_pixel_labels(batch_size):
+    # a segmentation network scores every pixel; 24 is the whole set (the shared-input path)
+    images, masks = glyph_segmentation(24, 12, glyphs=2, seed=4)
+    config = SegmentationConfig("aps", "aps-u", channels=(3, 4))
+    runs = _same_as_plain_loop(lambda s: SegmentationNet(config, seed=s), (1, 2), images, masks,
+                               1e-5, epochs=3, lr=0.02, batch_size=batch_size,
+                               optimizer="adam")
+    assert runs.logits(images).shape == (2, 24, 3, 12, 12)
+    for k in range(2):
+        assert runs.accuracy(images, masks)[k] == pytest.approx(
+            accuracy(runs.model(k), images, masks))
 
 
 def test_runs_are_the_plain_loop_with_batch_size_1_on_the_rook():

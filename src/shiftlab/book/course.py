@@ -31,12 +31,13 @@ from shiftlab.exercises import (
     pooling,
     restoring,
     rook,
+    segmentation,
     stride,
     subpixel,
 )
 
 CHECKER_MODULES = {module.__name__: module for module in (
-    invariance, convolution, stride, pooling, boundary, rook, restoring, subpixel)}
+    invariance, convolution, stride, pooling, boundary, rook, restoring, subpixel, segmentation)}
 """The checker module of each chapter idea, by its import name: the modules a notebook's check
 cells may import from (``notebook_checkers``). A chapter's new checker module is added here."""
 
@@ -85,9 +86,16 @@ PLAN = (
     Chapter(8, "08_subpixel", "Between the pixels",
             "Convolution follows every sub-pixel shift; ReLU aliases; filtering restores it.",
             STAGES[3]),
+    Chapter(9, "09_augmentation", "Invariance learned from data",
+            "Augmentation teaches invariance only for the shifts seen; APS needs no lesson.",
+            STAGES[2]),
+    Chapter(10, "10_segmentation", "Equivariant dense prediction",
+            "APS-U makes an encoder-decoder's mask follow every circular shift.",
+            STAGES[3]),
 )
 
-DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 8: (3, 7)}
+DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 8: (3, 7), 9: (4, 7),
+              10: (3, 7)}
 """Which chapters each chapter builds on: the arrows of the course map."""
 
 READING_WORDS_PER_MINUTE = 150

@@ -9,7 +9,8 @@ whose public names ``shiftlab`` itself re-exports (``from shiftlab import shift,
 - ``transforms``  circular shift, zero-fill translation, crop-shift
 - ``metrics``     equivariance and invariance errors, what "exact" means in floating point
 - ``layers``      convolution with a padding mode, local and global pooling, edge filters
-- ``data``        images generated or shipped with matplotlib (no downloads), the glyph task
+- ``data``        images generated or shipped with matplotlib (no downloads), the glyph task,
+  scikit-learn's handwritten digits on a canvas
 - ``models``      small CNNs configured by one object; ``training`` trains one or many at once
 - ``_validate``   the argument checks every public function runs first
 
@@ -34,6 +35,7 @@ notebooks and tests imports.
 from shiftlab.data import (
     CLASSES,
     GLYPHS,
+    digits_on_canvas,
     gaussian_images,
     glyph_images,
     integer_images,
@@ -94,6 +96,7 @@ __all__ = [
     "center_crop",
     "conv2d",
     "crop_shift",
+    "digits_on_canvas",
     "edge_kernel",
     "equivariance_bound",
     "equivariance_bound_map",

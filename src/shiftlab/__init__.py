@@ -23,6 +23,7 @@ and one module per idea of a chapter, named by the idea:
 - ``rook``, ``quadrant``           ch. 6: the rook experiment and the border in miniature
 - ``restoring``, ``antialias``, ``consistency``   ch. 7: APS and the network of the remedies,
   blur, consistency under shifts
+- ``augmentation``                 ch. 9: invariance learned from data, phases, moved parts
 
 (chapter 1's idea is the core itself). **``shiftlab.figures``**: every figure, explorer and
 slider, one module per idea (``shiftlab.figures.stride``, ...) and the shared panels.

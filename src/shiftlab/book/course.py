@@ -24,10 +24,19 @@ from IPython.display import Markdown
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from shiftlab.exercises import boundary, convolution, invariance, pooling, restoring, rook, stride
+from shiftlab.exercises import (
+    augmentation,
+    boundary,
+    convolution,
+    invariance,
+    pooling,
+    restoring,
+    rook,
+    stride,
+)
 
 CHECKER_MODULES = {module.__name__: module for module in (
-    invariance, convolution, stride, pooling, boundary, rook, restoring)}
+    invariance, convolution, stride, pooling, boundary, rook, restoring, augmentation)}
 """The checker module of each chapter idea, by its import name: the modules a notebook's check
 cells may import from (``notebook_checkers``). A chapter's new checker module is added here."""
 
@@ -73,9 +82,12 @@ PLAN = (
     Chapter(7, "07_restoring_invariance", "Restoring invariance",
             "Anti-aliasing, adaptive polyphase sampling and circular padding.",
             STAGES[3]),
+    Chapter(9, "09_augmentation", "Invariance learned from data",
+            "Augmentation teaches invariance only for the shifts seen; APS needs no lesson.",
+            STAGES[3]),
 )
 
-DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6)}
+DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 9: (4, 7)}
 """Which chapters each chapter builds on: the arrows of the course map."""
 
 READING_WORDS_PER_MINUTE = 150

@@ -13,6 +13,7 @@ value; an *explorer* returns ``(fig, update)``, which ``slider`` renders once pe
 - ``boundary``     ch. 5: grids of numbers and maps, error bands near the frame
 - ``rook``         ch. 6: the learned filter over training, where every run ends, the border sweep
 - ``restoring``    ch. 7: filter gains, three downsamplers under a shift, consistency bars
+- ``augmentation`` ch. 9: flip and accuracy curves over the shift, digits under a slider
 
 Figures draw what the science computes: they import ``shiftlab``'s science modules, never the
 exercises or the book tooling (``pyproject.toml``'s import contracts).

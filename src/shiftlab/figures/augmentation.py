@@ -92,7 +92,7 @@ def prediction_explorer(
     answers = {t: {name: f(shift(images, t)).tolist() for name, f in predictors.items()}
                for t in shifts}
     n = len(images)
-    fig, axes = plt.subplots(1, n, figsize=(1.45 * n, 2.1 + 0.28 * len(predictors)))
+    fig, axes = plt.subplots(1, n, figsize=(1.45 * n, 1.55 + 0.3 * len(predictors)))
     axes = np.atleast_1d(axes)
     arts = [image_panel(ax, images[k, 0], "", vmin=0, vmax=1) for k, ax in enumerate(axes)]
     fig.suptitle(title, fontsize=11)

@@ -11,6 +11,7 @@ import pkgutil
 
 import pytest
 import test_exercises
+import test_exercises_augmentation
 import test_exercises_boundary
 import test_exercises_convolution
 import test_exercises_pooling
@@ -31,6 +32,7 @@ MODULES = [
     test_exercises_boundary,
     test_exercises_rook,
     test_exercises_restoring,
+    test_exercises_augmentation,
 ]
 CHECKS = [
     pytest.param(check, answer, id=check.exercise_name.split(":")[0].removeprefix("Exercise "))

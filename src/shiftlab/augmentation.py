@@ -9,6 +9,7 @@ shift is at once a circular shift and a zero-fill translation of the canvas, pur
   the *random-shift augmentation* of a training set (drawn once; ``copies`` draws side by side);
 - ``train_variants``: the chapter's networks (``VARIANTS``, chapter 7's ``DownsamplingNet``)
   trained from several seeds at once, on centred or on moved digits;
+- ``table_row``: accuracy on centred and on moved digits, and consistency, for each run;
 - ``flip_rates``: how often the top-1 class changes after each of a list of shifts;
 - ``accuracy_by_shift``: test accuracy on the digits moved by each of a list of shifts: how far
   learned invariance reaches;
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from shiftlab import _validate
-from shiftlab.consistency import shift_each
+from shiftlab.consistency import consistency, shift_each
 from shiftlab.data import DIGIT_SIDE
 from shiftlab.models import ConvNet, ConvNetConfig
 from shiftlab.restoring import DownsamplingConfig, DownsamplingNet
@@ -189,6 +190,34 @@ def displace_part(images: torch.Tensor, t: int, rows: tuple[int, int] = TOP_HALF
     out = images.clone()
     out[..., start:stop, :] = torch.roll(images[..., start:stop, :], t, dims=-1)
     return out
+
+
+COLUMNS = ("accuracy", "moved accuracy", "consistency")
+"""The columns of the chapter's table (``table_row``)."""
+
+
+def table_row(runs: Runs, test_set: tuple[torch.Tensor, torch.Tensor], *, margin: int = MARGIN,
+              seed: int = 0) -> dict[str, torch.Tensor]:
+    """One row of the chapter's table for trained ``runs``: one value per run, ``(R,)``.
+
+    ``test_set`` holds centred digits with ``margin`` pixels of background. The columns
+    (``COLUMNS``): the accuracy on them; the accuracy on the same digits each moved by a random
+    shift up to ``±margin`` (``moved``, seeded with ``seed + 2``); and the consistency under two
+    random moves up to ``±margin`` (``consistency.consistency``, crop-shifts of the canvas
+    padded with ``margin`` zeros, which on these images are those moves), two pairs per digit.
+    """
+    if not isinstance(runs, Runs):
+        raise TypeError(f"runs must be shiftlab.training.Runs, got {type(runs).__name__}")
+    images, labels = test_set
+    images = _validate.image_tensor(images, "test_set[0]", ranks=(4,))
+    seed = _validate.integer(seed, "seed")
+    scenes = torch.nn.functional.pad(images, (margin,) * 4)
+    return {
+        "accuracy": runs.accuracy(images, labels),
+        "moved accuracy": runs.accuracy(moved(images, margin, seed=seed + 2), labels),
+        "consistency": consistency(runs.logits, scenes, kind="crop", margin=margin, pairs=2,
+                                   seed=seed),
+    }
 
 
 PART_MEASURES = ("feature map", "pooled features", "prediction")

@@ -48,12 +48,12 @@ def test_the_plan_numbers_its_chapters_in_order_and_every_arrow_points_forward()
 def test_chapters_present_are_found_by_number_with_their_own_title(tmp_path):
     (tmp_path / "_toc.yml").write_text("root: book/intro\n")
     _notebook(tmp_path / "book" / "01_another_name.ipynb", "A title of its own")
-    _notebook(tmp_path / "book" / "09_extra.ipynb", "An extra chapter")
+    _notebook(tmp_path / "book" / "99_extra.ipynb", "An extra chapter")
     found = chapters(tmp_path)
     assert found[0][0].name == "01_another_name" and found[0][0].title == "A title of its own"
     assert found[0][1] == tmp_path / "book" / "01_another_name.ipynb"
     assert all(path is None for _, path in found[1:len(PLAN)])
-    assert found[-1][0].number == 9 and found[-1][0].title == "An extra chapter"
+    assert found[-1][0].number == 99 and found[-1][0].title == "An extra chapter"
     assert [path for _, path in chapters(None)] == [None] * len(PLAN)
 
 

@@ -204,7 +204,7 @@ def table_row(runs: Runs, test_set: tuple[torch.Tensor, torch.Tensor], *, margin
     (``COLUMNS``): the accuracy on them; the accuracy on the same digits each moved by a random
     shift up to ``±margin`` (``moved``, seeded with ``seed + 2``); and the consistency under two
     random moves up to ``±margin`` (``consistency.consistency``, crop-shifts of the canvas
-    padded with ``margin`` zeros, which on these images are those moves), two pairs per digit.
+    padded with ``margin`` zeros, which on these images are those moves), one pair per digit.
     """
     if not isinstance(runs, Runs):
         raise TypeError(f"runs must be shiftlab.training.Runs, got {type(runs).__name__}")
@@ -215,7 +215,7 @@ def table_row(runs: Runs, test_set: tuple[torch.Tensor, torch.Tensor], *, margin
     return {
         "accuracy": runs.accuracy(images, labels),
         "moved accuracy": runs.accuracy(moved(images, margin, seed=seed + 2), labels),
-        "consistency": consistency(runs.logits, scenes, kind="crop", margin=margin, pairs=2,
+        "consistency": consistency(runs.logits, scenes, kind="crop", margin=margin, pairs=1,
                                    seed=seed),
     }
 

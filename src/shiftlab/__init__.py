@@ -9,7 +9,8 @@ whose public names ``shiftlab`` itself re-exports (``from shiftlab import shift,
 - ``transforms``  circular shift, zero-fill translation, crop-shift
 - ``metrics``     equivariance and invariance errors, what "exact" means in floating point
 - ``layers``      convolution with a padding mode, local and global pooling, edge filters
-- ``data``        images generated or shipped with matplotlib (no downloads), the glyph task
+- ``data``        images generated or shipped with matplotlib (no downloads), the glyph task,
+  scikit-learn's handwritten digits on a canvas
 - ``models``      small CNNs configured by one object; ``training`` trains one or many at once
 - ``_validate``   the argument checks every public function runs first
 
@@ -24,6 +25,8 @@ and one module per idea of a chapter, named by the idea:
   blur, consistency under shifts
 - ``subpixel``, ``subpixel_net``   ch. 8: the band-limited shift by any real t, the alias-free
   ReLU, shiftability; a classifier under sub-pixel shifts
+- ``augmentation``                 ch. 9: invariance learned from data, phases, moved parts
+- ``segmentation``                 ch. 10: an encoder-decoder, polyphase upsampling, APS-U
 
 (chapter 1's idea is the core itself). **``shiftlab.figures``**: every figure, explorer and
 slider, one module per idea (``shiftlab.figures.stride``, ...) and the shared panels.
@@ -36,6 +39,7 @@ notebooks and tests imports.
 from shiftlab.data import (
     CLASSES,
     GLYPHS,
+    digits_on_canvas,
     gaussian_images,
     glyph_images,
     integer_images,
@@ -96,6 +100,7 @@ __all__ = [
     "center_crop",
     "conv2d",
     "crop_shift",
+    "digits_on_canvas",
     "edge_kernel",
     "equivariance_bound",
     "equivariance_bound_map",

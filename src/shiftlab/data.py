@@ -15,9 +15,15 @@ a classifier that changes its answer when the image is shifted is wrong to do so
 ``wrap=False`` the glyph lies wholly inside the image (``p`` uniform on ``[0, size - 3]²``): no
 glyph is split by the border, which would favour networks that pad circularly. Everything is
 generated from a seed: nothing is downloaded.
+
+``digits_on_canvas``: real handwriting (chapter 9), the 1,797 8x8 digits that ship with
+scikit-learn (``sklearn.datasets.load_digits``, no download), each pasted on a larger canvas of
+zeros, centred or moved by a random offset that keeps the whole digit on the canvas.
 """
 
 from __future__ import annotations
+
+import functools
 
 import matplotlib.cbook
 import numpy as np
@@ -192,3 +198,74 @@ def glyph_images(
     clean = stamps[labels[:, None, None], rows[:, :, None], columns[:, None, :]]
     images = clean + noise * torch.randn(n, size, size, generator=generator, dtype=dtype)
     return images[:, None], labels
+
+
+DIGIT_SIDE = 8
+"""The side of scikit-learn's digits: 8 x 8 pixels with 17 grey levels, 0 ... 16."""
+
+DIGIT_SPLITS = ("train", "test", "all")
+
+
+@functools.cache
+def _digit_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits  # imported here: only the digits need it
+
+    digits = load_digits()
+    return np.asarray(digits.images, dtype=np.float64) / 16.0, np.asarray(digits.target)
+
+
+def digits_on_canvas(
+    size: int = 24,
+    *,
+    split: str = "train",
+    test_fraction: float = 0.25,
+    max_shift: int = 0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Handwritten digits on a ``size x size`` canvas: images ``(n, 1, size, size)`` in
+    ``[0, 1]`` and their labels ``(n,)`` (``torch.long``, the digit 0 ... 9).
+
+    scikit-learn's 1,797 digits (8 x 8, grey levels 0 ... 16 divided by 16, which every float
+    format holds exactly) are split once, by a permutation drawn from the fixed seed 0, into a
+    test set of ``round(1797 * test_fraction)`` digits and a training set of the others;
+    ``split`` picks ``"train"``, ``"test"`` or ``"all"`` (the data set's own order). Each digit's
+    top-left corner sits at ``(size - 8) // 2 + (dy, dx)`` on a canvas of zeros: centred for
+    ``max_shift=0``, else ``dy, dx`` uniform in ``-max_shift ... max_shift``, drawn per digit
+    from a generator seeded with ``seed``. The digit must stay whole on the canvas:
+    ``max_shift <= (size - 8) // 2``.
+    Within that range a move of the digit is both a zero-fill translation and a circular shift
+    of the centred canvas (``shiftlab.transforms.shift``): pure data movement, exact.
+    """
+    size = _validate.positive_int(size, "size")
+    if size < DIGIT_SIDE:
+        raise ValueError(f"size must be at least {DIGIT_SIDE}, the side of a digit, got {size}")
+    _validate.one_of(split, "split", DIGIT_SPLITS)
+    test_fraction = _validate.non_negative_float(test_fraction, "test_fraction")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    max_shift = _validate.integer(max_shift, "max_shift")
+    low = (size - DIGIT_SIDE) // 2  # room above and left of a centred digit (<= below, right)
+    if not 0 <= max_shift <= low:
+        raise ValueError(
+            f"max_shift must lie in 0 ... {low} so that every digit stays whole on a "
+            f"{size} x {size} canvas, got {max_shift}"
+        )
+    seed = _validate.integer(seed, "seed")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    pixels, targets = _digit_arrays()
+    if split != "all":
+        order = torch.randperm(len(pixels), generator=torch.Generator().manual_seed(0))
+        n_test = round(len(pixels) * test_fraction)
+        chosen = order[:n_test] if split == "test" else order[n_test:]
+        pixels, targets = pixels[chosen.numpy()], targets[chosen.numpy()]
+    n = len(pixels)
+    generator = torch.Generator().manual_seed(seed)
+    offsets = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator)
+    canvas = torch.zeros(n, 1, size, size, dtype=dtype)
+    digits = torch.from_numpy(pixels).to(dtype)
+    for k, (dy, dx) in enumerate(offsets.tolist()):
+        top, left = low + dy, low + dx
+        canvas[k, 0, top : top + DIGIT_SIDE, left : left + DIGIT_SIDE] = digits[k]
+    return canvas, torch.from_numpy(targets).long()

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from shiftlab.exercises import (
+    augmentation,
     boundary,
     convolution,
     invariance,
@@ -37,7 +38,8 @@ from shiftlab.exercises import (
 )
 
 CHECKER_MODULES = {module.__name__: module for module in (
-    invariance, convolution, stride, pooling, boundary, rook, restoring, subpixel, segmentation)}
+    invariance, convolution, stride, pooling, boundary, rook, restoring, subpixel,
+    augmentation, segmentation)}
 """The checker module of each chapter idea, by its import name: the modules a notebook's check
 cells may import from (``notebook_checkers``). A chapter's new checker module is added here."""
 

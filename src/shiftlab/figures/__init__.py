@@ -14,6 +14,7 @@ value; an *explorer* returns ``(fig, update)``, which ``slider`` renders once pe
 - ``rook``         ch. 6: the learned filter over training, where every run ends, the border sweep
 - ``restoring``    ch. 7: filter gains, three downsamplers under a shift, consistency bars
 - ``subpixel``     ch. 8: a sub-pixel shift explorer, spectra, error curves, flip rates
+- ``augmentation`` ch. 9: flip and accuracy curves over the shift, digits under a slider
 - ``segmentation`` ch. 10: glyph canvases and their masks, the masks of networks under a shift
 
 Figures draw what the science computes: they import ``shiftlab``'s science modules, never the

@@ -1,0 +1,115 @@
+"""Figures of chapter 9 (invariance learned from data): curves over the shift with their seed
+spread, and a slider that moves a row of test digits under three networks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from shiftlab import _validate
+from shiftlab.figures.panels import image_panel
+from shiftlab.transforms import shift
+
+_STYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def _curves(ax: plt.Axes, values: Mapping[str, torch.Tensor], xs: Sequence[int]) -> None:
+    """One line per entry: the mean over the runs (rows), a band from the lowest to the highest."""
+    for k, (name, table) in enumerate(values.items()):
+        if not isinstance(table, torch.Tensor) or table.dim() != 2 or table.shape[1] != len(xs):
+            raise ValueError(f"values[{name!r}] must be a (runs, {len(xs)}) tensor, got "
+                             f"{getattr(table, 'shape', type(table).__name__)}")
+        data = table.double().numpy()
+        (line,) = ax.plot(xs, data.mean(0), _STYLES[k % len(_STYLES)],
+                          marker=_MARKERS[k % len(_MARKERS)], markersize=5,
+                          label=f"{name} (mean of {len(data)})")
+        ax.fill_between(xs, data.min(0), data.max(0), color=line.get_color(), alpha=0.15,
+                        linewidth=0)
+
+
+def flip_curves(rates: Mapping[str, torch.Tensor], steps: Sequence[int], *, period: int,
+                title: str) -> Figure:
+    """P(top-1 changes) against a horizontal shift ``dx``: ``rates[name]`` is ``(runs, D)``,
+    one column per ``steps[k]``; dotted lines at the multiples of ``period`` (the total stride).
+    The band spans the lowest and highest run."""
+    steps = [_validate.integer(s, "steps[k]") for s in steps]
+    period = _validate.positive_int(period, "period")
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    for multiple in range(min(steps) // period * period, max(steps) + 1, period):
+        ax.axvline(multiple, color="gray", linestyle=":", linewidth=1)
+    _curves(ax, rates, steps)
+    ax.set_xticks(steps)
+    ax.set_xlabel(f"shift dx in pixels (dy = 0); dotted: multiples of the total stride {period}")
+    ax.set_ylabel("P(top-1 class changes)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def accuracy_curves(accuracies: Mapping[str, torch.Tensor], steps: Sequence[int], *,
+                    title: str) -> Figure:
+    """Test accuracy against a horizontal shift ``dx`` of the test digits: ``accuracies[name]``
+    is ``(runs, D)``, one column per ``steps[k]``; band from the lowest to the highest run."""
+    steps = [_validate.integer(s, "steps[k]") for s in steps]
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    _curves(ax, accuracies, steps)
+    ax.set_xticks(steps)
+    ax.set_xlabel("test digits shifted by dx pixels (dy = 0)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def prediction_explorer(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    predictors: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+    shifts: Sequence[tuple[int, int]],
+    *,
+    title: str,
+) -> tuple[Figure, Callable[[tuple[int, int]], None]]:
+    """A figure for ``slider``: a row of digits ``(N, 1, H, W)`` shifted circularly by the
+    slider's shift, each titled with its true class and every predictor's top-1 class (✓ when
+    right). ``predictors[name]`` maps images ``(N, 1, H, W)`` to classes ``(N,)``."""
+    images = _validate.image_tensor(images, "images", ranks=(4,))
+    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
+    if not shifts or not predictors:
+        raise ValueError("shifts and predictors must not be empty")
+    for name, f in predictors.items():
+        _validate.function(f, f"predictors[{name!r}]")
+    answers = {t: {name: f(shift(images, t)).tolist() for name, f in predictors.items()}
+               for t in shifts}
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(1.45 * n, 1.55 + 0.3 * len(predictors)))
+    axes = np.atleast_1d(axes)
+    arts = [image_panel(ax, images[k, 0], "", vmin=0, vmax=1) for k, ax in enumerate(axes)]
+    fig.suptitle(title, fontsize=11)
+
+    def update(t: tuple[int, int]) -> None:
+        t = _validate.offset(t)
+        moved = shift(images, t)
+        for k, (ax, art) in enumerate(zip(axes, arts, strict=True)):
+            art.set_data(moved[k, 0].numpy())
+            truth = int(labels[k])
+            lines = [f"digit {truth}"] + [
+                f"{name}: {answers[t][name][k]} {'✓' if answers[t][name][k] == truth else '✗'}"
+                for name in predictors]
+            ax.set_title("\n".join(lines), fontsize=8)
+        axes[0].set_ylabel(f"shift {t}", fontsize=8)
+
+    update(shifts[0])
+    fig.tight_layout()
+    plt.close(fig)
+    return fig, update

@@ -60,8 +60,9 @@ STAGES = (
     "What breaks it?",
     "What does it cost?",
     "How is it restored?",
+    "How far does it reach?",
 )
-"""The four questions the chapters answer in turn; each chapter belongs to one."""
+"""The five questions the chapters answer in turn; each chapter belongs to one."""
 
 PLAN = (
     Chapter(1, "01_invariance_equivariance", "Invariance and equivariance",
@@ -87,18 +88,19 @@ PLAN = (
             STAGES[3]),
     Chapter(8, "08_subpixel", "Between the pixels",
             "Convolution follows every sub-pixel shift; ReLU aliases; filtering restores it.",
-            STAGES[3]),
+            STAGES[4]),
     Chapter(9, "09_augmentation", "Invariance learned from data",
             "Augmentation teaches invariance only for the shifts seen; APS needs no lesson.",
-            STAGES[2]),
+            STAGES[4]),
     Chapter(10, "10_segmentation", "Equivariant dense prediction",
             "APS-U makes an encoder-decoder's mask follow every circular shift.",
-            STAGES[3]),
+            STAGES[4]),
 )
 
-DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 8: (3, 7), 9: (4, 7),
-              10: (3, 7)}
-"""Which chapters each chapter builds on: the arrows of the course map."""
+DEPENDS_ON = {2: (1,), 3: (2,), 4: (2,), 5: (2,), 6: (4, 5), 7: (3, 6), 8: (7,), 9: (7,),
+              10: (7,)}
+"""Which chapters each chapter builds on directly: the arrows of the course map. What those build
+on is implied (chapter 8 uses chapters 2 and 3 through 7; chapter 9, chapter 4)."""
 
 READING_WORDS_PER_MINUTE = 150
 """Reading speed assumed for technical prose with formulas (slower than the ~250 of fiction)."""
@@ -199,7 +201,7 @@ def course_map(root: Path | None, *, title: str = "") -> Figure:
     ax.set_xlim(-0.02, width + 0.02)
     ax.set_ylim(-0.02, height + 0.02)
     ax.axis("off")
-    shades = plt.get_cmap("Blues")([0.10, 0.22, 0.34, 0.46])  # lighter to darker: grayscale-safe
+    shades = plt.get_cmap("Blues")([0.10, 0.20, 0.30, 0.40, 0.50])  # lighter to darker: grayscale-safe
     boxes = {}
     for index, (stage, row) in enumerate(zip(STAGES, rows, strict=True)):
         y = height - index * (box_h + gap_y) - box_h

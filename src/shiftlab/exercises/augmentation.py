@@ -16,6 +16,7 @@ from shiftlab.exercises._core import (
     as_number,
     as_tensor,
     attempt,
+    describe_value,
     exercise,
     random_int,
 )
@@ -147,7 +148,7 @@ def check_sawtooth_predictions(my_predictions: Callable[[], dict]) -> None:
     answer = attempt(my_predictions, call="my_predictions()")
     if not isinstance(answer, dict) or set(answer) != set(SHIFTS_93):
         raise ExerciseError(f"my_predictions() must return a dict with one bool for each shift "
-                            f"of {list(SHIFTS_93)}, got {answer!r:.120}")
+                            f"of {list(SHIFTS_93)}, got {describe_value(answer)}")
     measured = measured_changes()
     wrong = []
     for t in SHIFTS_93:

@@ -15,6 +15,7 @@ from shiftlab.exercises._core import (
     as_number,
     as_tensor,
     attempt,
+    describe_value,
     exercise,
     grid_text,
     random_int,
@@ -160,7 +161,7 @@ def check_follow_predictions(my_predictions: Callable[[], dict]) -> None:
     answer = attempt(my_predictions, call="my_predictions()")
     if not isinstance(answer, dict) or set(answer) != set(NETWORKS_103):
         raise ExerciseError(f"my_predictions() must return a dict with the keys "
-                            f"{sorted(NETWORKS_103)}, got {answer!r:.120}")
+                            f"{sorted(NETWORKS_103)}, got {describe_value(answer)}")
     for name in NETWORKS_103:
         row = answer[name]
         if not isinstance(row, dict) or set(row) != set(SHIFTS_103):

@@ -17,6 +17,7 @@ from shiftlab.exercises._core import (
     as_tensor,
     attempt,
     close,
+    describe_value,
     disagreements,
     exercise,
     random_int,
@@ -162,7 +163,7 @@ def check_subpixel_predictions(my_predictions: Callable[[], dict], *, seed: int 
     answer = attempt(my_predictions, call="my_predictions()")
     if not isinstance(answer, dict) or set(answer) != set(OPERATIONS_83):
         raise ExerciseError(f"my_predictions() must return a dict with the keys "
-                            f"{list(OPERATIONS_83)}, got {answer!r:.160}")
+                            f"{list(OPERATIONS_83)}, got {describe_value(answer)}")
     for name, row in answer.items():
         if not isinstance(row, dict) or set(row) != set(SHIFTS_83) or not all(
                 isinstance(v, bool) for v in row.values()):

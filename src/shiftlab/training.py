@@ -36,10 +36,19 @@ from shiftlab import _validate
 OPTIMIZERS = ("sgd", "adam")
 
 
+MAX_EPOCHS = 100_000
+"""The most epochs (or steps) a training call may ask for."""
+
+
 def _dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
     _validate.image_tensor(images, "images", ranks=(4,))
     if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
         raise TypeError(f"labels must be a tensor of dtype torch.long, got {labels!r:.60}")
+    if labels.device != images.device:
+        raise ValueError(f"labels must be on the device of images, {images.device}, got "
+                         f"{labels.device}")
+    if labels.numel() and labels.device.type != "meta" and int(labels.min()) < 0:
+        raise ValueError(f"labels must be class indices >= 0, got {int(labels.min())}")
     if labels.dim() not in (1, 3) or len(labels) != len(images):
         raise ValueError(
             f"labels must have shape ({len(images)},), one per image, or ({len(images)}, H', W'),"
@@ -60,21 +69,23 @@ class Recipe:
     shuffle: bool = True  # a new random order every epoch; False: the data set's order
 
     def __post_init__(self) -> None:
-        _validate.positive_int(self.epochs, "epochs")
+        _validate.positive_int(self.epochs, "epochs", high=MAX_EPOCHS)
         _validate.positive_int(self.batch_size, "batch_size")
         _validate.non_negative_float(self.lr, "lr")
         _validate.one_of(self.optimizer, "optimizer", OPTIMIZERS)
-        _validate.non_negative_float(self.momentum, "momentum")
+        _validate.real(self.momentum, "momentum", low=0, high=1)
         if not isinstance(self.betas, tuple) or len(self.betas) != 2:
             raise TypeError(f"betas must be a pair of floats (β₁, β₂), got {self.betas!r}")
         for beta in self.betas:
             if not 0 <= _validate.non_negative_float(beta, "betas") < 1:
                 raise ValueError(f"betas must lie in [0, 1), got {self.betas}")
-        if not isinstance(self.shuffle, bool):
-            raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
+        _validate.boolean(self.shuffle, "shuffle")
 
     def batches(self, n: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
         """The indices of the batches of one epoch over ``n`` examples."""
+        n = _validate.positive_int(n, "n", high=2**31 - 1)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         if self.batch_size >= n:
             yield torch.arange(n)
             return
@@ -128,7 +139,9 @@ def train(
     ``requires_grad`` are trained. Full-batch Adam for ``T`` steps is
     ``epochs=T, batch_size=N, optimizer="adam"``.
     """
+    _validate.module(model, "model")
     _dataset(images, labels)
+    _validate.network_input(images, model, "images")
     recipe = Recipe(epochs, lr, batch_size, optimizer, momentum, betas, shuffle)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     params = [p for p in model.parameters() if p.requires_grad]
@@ -150,14 +163,22 @@ def train(
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """The predicted class of each image, ``(N,)``, or of each output pixel, ``(N, H', W')``:
     the index of the largest logit."""
+    _validate.function(model, "model")
     _validate.image_tensor(images, "images", ranks=(4,))
-    model.eval()
-    return model(images).argmax(dim=1)
+    if isinstance(model, nn.Module):
+        model.eval()
+    logits = model(images)
+    if not isinstance(logits, torch.Tensor) or logits.dim() < 2 or len(logits) != len(images):
+        raise ValueError(f"model must return logits (N, K, ...) for the {len(images)} images, "
+                         f"got {logits!r:.60}")
+    _validate.finite_values(logits, "model(images) (the logits)")
+    return logits.argmax(dim=1)
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of images (or of output pixels, for per-pixel labels) classified correctly."""
     _dataset(images, labels)
+    _validate.values(images, "images")
     return (predict(model, images) == labels).double().mean().item()
 
 
@@ -193,7 +214,7 @@ class Runs:
     @torch.no_grad()
     def logits(self, images: torch.Tensor, *, epoch: int | None = None) -> torch.Tensor:
         """Every run's class scores on the same ``images``: ``(K, N, classes)``."""
-        _validate.image_tensor(images, "images", ranks=(4,))
+        _validate.network_input(images, self.template, "images")
         self.template.eval()
         return vmap(lambda p: functional_call(self.template, p, (images,)))(
             self._params(epoch))
@@ -241,11 +262,16 @@ def train_runs(
     gives each run exactly its own gradient, because no parameter is shared between runs.
     """
     _validate.function(build, "build")
-    if isinstance(seeds, str) or not isinstance(seeds, Sequence) or not seeds:
+    if isinstance(seeds, str) or not isinstance(seeds, Sequence | range):
+        raise TypeError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    if not seeds:
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    if len(seeds) > 10_000:
+        raise ValueError(f"seeds must hold at most 10000 seeds, got {len(seeds)}")
     seeds = tuple(_validate.integer(s, "seeds[k]") for s in seeds)
     _dataset(images, labels)
     recipe = Recipe(epochs, lr, batch_size, optimizer, momentum, betas, shuffle)
+    _validate.boolean(history, "history")
     models = [build(s) for s in seeds]
     template = models[0]
     if not all(type(m) is type(template) for m in models) or not isinstance(template, nn.Module):
@@ -282,7 +308,7 @@ def _epoch(recipe: Recipe, generators: list[torch.Generator], images: torch.Tens
     """One epoch of every run; returns each run's mean training loss, ``(K,)`` float64."""
     # batch j of every run: a (K, B) table of indices, row k from run k's generator
     orders = [list(recipe.batches(len(images), g)) for g in generators]
-    total = torch.zeros(len(generators), dtype=torch.float64)
+    total = torch.zeros(len(generators), dtype=torch.float64, device=images.device)
     for batch in (torch.stack(column) for column in zip(*orders, strict=True)):
         logits = _logits(batched, shared, params, images, batch)  # (K, B, classes)
         loss = F.cross_entropy(logits.flatten(0, 1), labels[batch].flatten(),
@@ -320,7 +346,7 @@ def rate_interval(successes: int, runs: int, level: float = 0.95) -> tuple[float
     ``P(X <= successes | p) = (1 - level) / 2`` for ``X ~ Binomial(runs, p)``; 5 of 5 gives
     ``(0.478, 1)`` at 95 %: five successes do not rule out that half the runs fail.
     """
-    runs = _validate.positive_int(runs, "runs")
+    runs = _validate.positive_int(runs, "runs", high=1000)
     successes = _validate.integer(successes, "successes")
     if not 0 <= successes <= runs:
         raise ValueError(f"successes must lie in 0 ... runs = {runs}, got {successes}")

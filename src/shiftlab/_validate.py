@@ -18,9 +18,10 @@ LARGEST_INT = 2**63 - 1
 """Integers must fit in 64 bits (torch's int64): a seed, a shift, a count."""
 
 
-def _device_values(x: torch.Tensor) -> bool:
-    """Whether ``x`` holds values that can be inspected (not a ``meta`` tensor)."""
-    return x.device.type != "meta"
+def readable(x: torch.Tensor) -> bool:
+    """Whether ``x`` holds values that can be inspected: not a ``meta`` tensor, and not a
+    tensor inside ``torch.func.vmap`` or ``grad`` (whose values no Python ``if`` may read)."""
+    return x.device.type != "meta" and not torch._C._functorch.is_functorch_wrapped_tensor(x)
 
 
 def image_tensor(x: Any, name: str = "x", *, ranks: tuple[int, ...] = (2, 4),
@@ -55,7 +56,7 @@ def image_tensor(x: Any, name: str = "x", *, ranks: tuple[int, ...] = (2, 4),
 
 def finite_values(x: torch.Tensor, name: str) -> torch.Tensor:
     """Check that the tensor ``x`` has no NaN and no infinity (a ``meta`` tensor passes)."""
-    if _device_values(x) and (x.is_floating_point() or x.is_complex()) and x.numel() \
+    if readable(x) and (x.is_floating_point() or x.is_complex()) and x.numel() \
             and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{name} must have finite values, got {bad} NaN or infinite "
@@ -66,7 +67,7 @@ def finite_values(x: torch.Tensor, name: str) -> torch.Tensor:
 def values(x: torch.Tensor, name: str) -> torch.Tensor:
     """Check that ``x`` holds values to read: a function that returns numbers (not tensors on
     the input's device) cannot compute them from a ``meta`` tensor."""
-    if not _device_values(x):
+    if not readable(x):
         raise ValueError(f"{name} must hold values (a tensor on a CPU or GPU) for this result, "
                          f"got a tensor on the {x.device.type} device")
     return x
@@ -82,7 +83,7 @@ def label_tensor(y: Any, name: str, n: int | None = None) -> torch.Tensor:
         raise ValueError(f"{name} must have shape (N,) with N >= 1, got {tuple(y.shape)}")
     if n is not None and len(y) != n:
         raise ValueError(f"{name} must have one label per image, {n}, got {len(y)}")
-    if _device_values(y) and int(y.min()) < 0:
+    if readable(y) and int(y.min()) < 0:
         raise ValueError(f"{name} must be class labels >= 0, got {int(y.min())}")
     return y
 
@@ -101,6 +102,16 @@ def network_input(x: Any, net: torch.nn.Module, name: str = "x", *,
         raise ValueError(f"{name} must be on the device of the network's weights, "
                          f"{parameter.device}, got {x.device}")
     return x
+
+
+def input_of(f: Any, x: Any, name: str, *, ranks: tuple[int, ...] = (4,)) -> torch.Tensor:
+    """Check ``x`` as the input of ``f``: an ``image_tensor``, and, when ``f`` is a network (a
+    ``torch.nn.Module`` or a method of one), of its dtype and on its device, so that a wrong
+    input is named ``name`` here rather than ``x`` deep inside the network."""
+    owner = f if isinstance(f, torch.nn.Module) else getattr(f, "__self__", None)
+    if isinstance(owner, torch.nn.Module):
+        return network_input(x, owner, name, ranks=ranks)
+    return image_tensor(x, name, ranks=ranks)
 
 
 def module(net: Any, name: str) -> torch.nn.Module:

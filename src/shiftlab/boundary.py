@@ -134,7 +134,7 @@ def influence_mask(f: Network, x: torch.Tensor, at: tuple[int, int]) -> torch.Te
     on a set of weights of probability 0. One backward pass.
     """
     _validate.function(f, "f")
-    x = _validate.image_tensor(x, ranks=(4,)).detach().clone().requires_grad_(True)
+    x = _validate.input_of(f, x, "x").detach().clone().requires_grad_(True)
     i, j = _validate.offset(at, "at")
     y = f(x)
     if not isinstance(y, torch.Tensor) or y.dim() != 4:
@@ -191,7 +191,7 @@ def camera_error_map(
     as ``margin - |t|`` exceeds the reach of ``f`` (so the scene's own border stays out of view).
     """
     _validate.function(f, "f")
-    scene = _validate.image_tensor(scene, "scene", ranks=(4,))
+    scene = _validate.input_of(f, scene, "scene")
     with torch.no_grad():
         moved_view = f(crop_shift(scene, t, margin))
         output = f(scene)

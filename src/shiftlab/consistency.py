@@ -63,7 +63,7 @@ PAPERS = {
 def shift_each(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     """Shift image ``n`` circularly by ``shifts[n] = (dy, dx)``: ``(N, C, H, W)`` -> same shape."""
     x = _validate.image_tensor(x, ranks=(4,))
-    shifts = _shift_table(shifts, len(x), x.device)
+    shifts = _shift_table(shifts, len(x), x.device, "x")
     height, width = x.shape[-2:]
     device = x.device
     # (T_t x)[i, j] = x[(i - dy) mod H, (j - dx) mod W], one t per image
@@ -80,7 +80,7 @@ def crop_each(scenes: torch.Tensor, shifts: torch.Tensor, margin: int) -> torch.
     View ``n`` is ``crop_shift(scenes[n], shifts[n], margin)``: ``x[m + i - dy, m + j - dx]``.
     """
     scenes = _validate.image_tensor(scenes, "scenes", ranks=(4,))
-    shifts = _shift_table(shifts, len(scenes), scenes.device)
+    shifts = _shift_table(shifts, len(scenes), scenes.device, "scenes")
     margin = _validate.integer(margin, "margin")
     height, width = scenes.shape[-2] - 2 * margin, scenes.shape[-1] - 2 * margin
     if margin < 0 or min(height, width) < 1:
@@ -88,7 +88,7 @@ def crop_each(scenes: torch.Tensor, shifts: torch.Tensor, margin: int) -> torch.
             f"margin must satisfy 0 <= margin < min(H, W) / 2 for scenes of shape "
             f"{tuple(scenes.shape)}, got {margin}"
         )
-    if shifts.device.type != "meta" and shifts.abs().max() > margin:
+    if _validate.readable(shifts) and shifts.abs().max() > margin:
         raise ValueError(f"shifts must satisfy |dy|, |dx| <= margin = {margin}")
     device = scenes.device
     rows = margin - shifts[:, :1] + torch.arange(height, device=device)  # (N, H - 2m)
@@ -98,7 +98,7 @@ def crop_each(scenes: torch.Tensor, shifts: torch.Tensor, margin: int) -> torch.
     return scenes[samples, channels, rows[:, None, :, None], columns[:, None, None, :]]
 
 
-def _shift_table(shifts: object, n: int, device: torch.device) -> torch.Tensor:
+def _shift_table(shifts: object, n: int, device: torch.device, images: str) -> torch.Tensor:
     if not isinstance(shifts, torch.Tensor) or shifts.dtype != torch.long:
         raise TypeError(f"shifts must be a torch.long tensor of shape ({n}, 2), got {shifts!r:.60}")
     if shifts.shape != (n, 2):
@@ -106,7 +106,7 @@ def _shift_table(shifts: object, n: int, device: torch.device) -> torch.Tensor:
             f"shifts must have shape ({n}, 2), one (dy, dx) per image, got {tuple(shifts.shape)}"
         )
     if shifts.device != device:
-        raise ValueError(f"shifts must be on the device of the images, {device}, got "
+        raise ValueError(f"shifts must be on the device of {images}, {device}, got "
                          f"{shifts.device}")
     return shifts
 
@@ -131,7 +131,7 @@ def consistency(
     ``(R,)`` float64 tensor: every network sees the same shifts.
     """
     _validate.function(model, "model")
-    images = _validate.values(_validate.image_tensor(images, "images", ranks=(4,)), "images")
+    images = _validate.values(_validate.input_of(model, images, "images"), "images")
     _validate.one_of(kind, "kind", SHIFT_KINDS)
     margin = _validate.non_negative_int(margin, "margin")
     pairs = _validate.positive_int(pairs, "pairs", high=10_000)
@@ -254,6 +254,10 @@ def consistency_table(
     test_images, test_labels = _labelled(test_set, "test_set")
     # everything checked before any network is trained
     scenes = _validate.image_tensor(scenes, "scenes", ranks=(4,))
+    if scenes.dtype != test_images.dtype or scenes.device != test_images.device:
+        raise TypeError(f"scenes must have the dtype and device of the test images, "
+                        f"{test_images.dtype} on {test_images.device}, got {scenes.dtype} on "
+                        f"{scenes.device}")
     margin = _validate.positive_int(margin, "margin")
     if 2 * margin >= min(scenes.shape[-2:]):
         raise ValueError(f"margin must satisfy 2 * margin < min(H, W) for scenes of shape "

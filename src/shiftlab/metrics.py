@@ -84,7 +84,7 @@ def rounding_bound(magnitude: torch.Tensor, terms: int) -> torch.Tensor:
     """
     if not isinstance(magnitude, torch.Tensor) or not magnitude.is_floating_point():
         raise TypeError(f"magnitude must be a floating-point torch.Tensor, got {magnitude!r:.60}")
-    if magnitude.device.type != "meta" and (
+    if _validate.readable(magnitude) and (
             bool((magnitude < 0).any()) or not bool(torch.isfinite(magnitude).all())):
         raise ValueError("magnitude must be finite and non-negative (a sum of absolute values)")
     terms = _validate.positive_int(terms, "terms")

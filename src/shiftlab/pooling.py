@@ -138,7 +138,7 @@ def changes_by_shift(
     once.
     """
     _validate.function(model, "model")
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.input_of(model, images, "images")
     largest = max(images.shape[-2:])
     size = _validate.positive_int(size, "size", high=largest)  # larger sizes repeat shifts
     before = model(images)

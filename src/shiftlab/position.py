@@ -153,7 +153,7 @@ def r2_score(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
                          f"{predictions.device}")
     residual = ((targets - predictions) ** 2).sum(dim=0)
     total = ((targets - targets.mean(dim=0)) ** 2).sum(dim=0)
-    if targets.device.type != "meta" and not bool((total > 0).all()):
+    if _validate.readable(targets) and not bool((total > 0).all()):
         raise ValueError("targets must vary in every column (R² divides by their variance), got "
                          f"a constant column among {targets.shape[1]}, over {len(targets)} rows")
     return 1 - residual / total
@@ -167,6 +167,13 @@ class PositionDecoding:
     r2: torch.Tensor
     rows: torch.Tensor
     columns: torch.Tensor
+
+    def __post_init__(self) -> None:
+        for name in ("r2", "rows", "columns"):
+            value = getattr(self, name)
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                raise TypeError(f"{name} must be a floating-point torch.Tensor, got "
+                                f"{value!r:.60}")
 
 
 def decode_position(

@@ -128,7 +128,7 @@ def linear_readout(
         raise ValueError(f"test_features must have the {train_features.shape[1]} columns of "
                          f"train_features, got shape {tuple(test_features.shape)}")
     train_labels = _validate.label_tensor(train_labels, "train_labels", len(train_features))
-    if train_labels.device.type != "meta" and int(train_labels.max()) > 1:
+    if _validate.readable(train_labels) and int(train_labels.max()) > 1:
         raise ValueError(f"train_labels must be 0 or 1, got {int(train_labels.max())}")
     for name, value in (("train_labels", train_labels), ("test_features", test_features)):
         if value.device != train_features.device:
@@ -164,6 +164,25 @@ class BorderSweep:
     config: RookNetConfig
     seeds: tuple[int, ...]
     accuracy: dict[str, dict[str, torch.Tensor]]
+
+    def __post_init__(self) -> None:
+        for name in ("borders", "seeds"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                raise TypeError(f"{name} must be a tuple of ints, got {value!r}")
+            for item in value:
+                _validate.integer(item, f"{name}[k]")
+        if not isinstance(self.paddings, tuple):
+            raise TypeError(f"paddings must be a tuple of padding names, got {self.paddings!r}")
+        for padding in self.paddings:
+            _validate.one_of(padding, "paddings[k]", PADDINGS)
+        if not isinstance(self.config, RookNetConfig):
+            raise TypeError(f"config must be a RookNetConfig, got {type(self.config).__name__}")
+        if not isinstance(self.accuracy, dict) or not all(
+                isinstance(v, dict) and all(isinstance(t, torch.Tensor) for t in v.values())
+                for v in self.accuracy.values()):
+            raise TypeError(f"accuracy must be a dict {{training: {{padding: tensor}}}}, got "
+                            f"{type(self.accuracy).__name__}")
 
     def mean(self, training: str, padding: str) -> torch.Tensor:
         """The mean accuracy over the seeds at every border: ``(len(borders),)``."""
@@ -223,6 +242,10 @@ def border_sweep(
         raise TypeError(f"config must be a RookNetConfig or None, got {type(config).__name__}")
     train_patches = _square_patches(train_patches, "train_patches")
     test_patches = _square_patches(test_patches, "test_patches")
+    for name, patches in (("train_patches", train_patches), ("test_patches", test_patches)):
+        if patches.dtype != torch.float32 or patches.device.type != "cpu":
+            raise TypeError(f"{name} must be float32 on the CPU, like the weights of the "
+                            f"RookNets trained here, got {patches.dtype} on {patches.device}")
     if train_patches.shape[1:] != test_patches.shape[1:]:
         raise ValueError(f"test_patches must have the patch size of train_patches, "
                          f"{tuple(train_patches.shape[1:])}, got {tuple(test_patches.shape[1:])}")

@@ -125,6 +125,9 @@ def pooled_features(weight: torch.Tensor, images: torch.Tensor, padding: str) ->
     """
     weight = _validate.image_tensor(weight, "weight", ranks=(4,))
     images = _validate.image_tensor(images, "images", ranks=(4,))
+    if images.dtype != weight.dtype or images.device != weight.device:
+        raise TypeError(f"images must have the dtype and device of weight, {weight.dtype} on "
+                        f"{weight.device}, got {images.dtype} on {images.device}")
     return torch.relu(conv2d(images, weight, padding=padding)).amax(dim=(-2, -1)).T
 
 
@@ -250,6 +253,19 @@ class RookRuns:
     heads: torch.Tensor = field(repr=False)
     pooled: torch.Tensor = field(repr=False)
     accuracy: torch.Tensor = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _validate.one_of(self.padding, "padding", PADDINGS)
+        _validate.one_of(self.order, "order", ORDERS)
+        if not isinstance(self.seeds, tuple):
+            raise TypeError(f"seeds must be a tuple of ints, got {self.seeds!r}")
+        for seed in self.seeds:
+            _validate.integer(seed, "seeds[k]")
+        for name in ("filters", "heads", "pooled", "accuracy"):
+            value = getattr(self, name)
+            if not isinstance(value, torch.Tensor) or value.dim() < 2:
+                raise TypeError(f"{name} must be a tensor (epochs + 1, runs, ...), got "
+                                f"{value!r:.60}")
 
     def net(self, run: int, epoch: int = -1) -> RookNet:
         """The ``RookNet`` of run ``run`` after ``epoch`` (default: the last)."""

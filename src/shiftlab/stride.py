@@ -277,8 +277,8 @@ def above_nyquist(x: torch.Tensor, s: int) -> torch.Tensor:
     """
     s = _validate.positive_int(s, "s")
     x = _grid_image(x, 2 * s)
-    if not x.is_floating_point():
-        raise TypeError(f"x must have a floating-point dtype, got {x.dtype}")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"x must have dtype float32 or float64 (the FFT's), got {x.dtype}")
     height, width = x.shape[-2:]
     _validate.finite_values(x, "x")
     rows = torch.fft.fftfreq(height, dtype=torch.float64, device=x.device).abs() <= 1 / (2 * s)

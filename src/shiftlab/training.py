@@ -47,7 +47,7 @@ def _dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
     if labels.device != images.device:
         raise ValueError(f"labels must be on the device of images, {images.device}, got "
                          f"{labels.device}")
-    if labels.numel() and labels.device.type != "meta" and int(labels.min()) < 0:
+    if labels.numel() and _validate.readable(labels) and int(labels.min()) < 0:
         raise ValueError(f"labels must be class indices >= 0, got {int(labels.min())}")
     if labels.dim() not in (1, 3) or len(labels) != len(images):
         raise ValueError(
@@ -86,6 +86,9 @@ class Recipe:
         n = _validate.positive_int(n, "n", high=2**31 - 1)
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        return self._batches(n, generator)
+
+    def _batches(self, n: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
         if self.batch_size >= n:
             yield torch.arange(n)
             return
@@ -164,7 +167,7 @@ def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """The predicted class of each image, ``(N,)``, or of each output pixel, ``(N, H', W')``:
     the index of the largest logit."""
     _validate.function(model, "model")
-    _validate.image_tensor(images, "images", ranks=(4,))
+    _validate.input_of(model, images, "images")
     if isinstance(model, nn.Module):
         model.eval()
     logits = model(images)
@@ -177,7 +180,9 @@ def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of images (or of output pixels, for per-pixel labels) classified correctly."""
+    _validate.function(model, "model")
     _dataset(images, labels)
+    _validate.input_of(model, images, "images")
     _validate.values(images, "images")
     return (predict(model, images) == labels).double().mean().item()
 
@@ -197,6 +202,26 @@ class Runs:
     params: dict[str, torch.Tensor] = field(repr=False)
     losses: torch.Tensor = field(repr=False)
     snapshots: list[dict[str, torch.Tensor]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _validate.module(self.template, "template")
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise TypeError(f"seeds must be a non-empty tuple of ints, got {self.seeds!r}")
+        for seed in self.seeds:
+            _validate.integer(seed, "seeds[k]")
+        if not isinstance(self.params, dict) or not all(
+                isinstance(v, torch.Tensor) and v.dim() >= 1 and len(v) == len(self.seeds)
+                for v in self.params.values()):
+            raise TypeError(f"params must be a dict of tensors stacked over the "
+                            f"{len(self.seeds)} runs (one per seed in seeds), got "
+                            f"{type(self.params).__name__}")
+        if not isinstance(self.losses, torch.Tensor) or self.losses.dim() != 2 or \
+                self.losses.shape[1] != len(self.seeds):
+            raise TypeError(f"losses must be a tensor (epochs, {len(self.seeds)}), one column "
+                            f"per seed in seeds, got {self.losses!r:.60}")
+        if self.snapshots is not None and not isinstance(self.snapshots, list):
+            raise TypeError(f"snapshots must be a list of parameter dicts or None, got "
+                            f"{type(self.snapshots).__name__}")
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -276,6 +301,7 @@ def train_runs(
     template = models[0]
     if not all(type(m) is type(template) for m in models) or not isinstance(template, nn.Module):
         raise TypeError("build must return torch.nn.Module networks of one architecture")
+    _validate.network_input(images, template, "images")
     stacked, buffers = stack_module_state(models)
     if buffers:
         raise ValueError("build must return networks without buffers (no batch norm)")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import dataclasses
 import importlib
 import inspect
@@ -257,7 +258,7 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
     "shiftlab.layers.image_and_filter": lambda: {"x": _image(), "weight": torch.randn(2, 1, 3, 3)},
     "shiftlab.layers.pad": lambda: {"x": _image(), "kernel_size": (3, 3), "padding": "same"},
     "shiftlab.local_max.train_detector": lambda: {"net": _local_max_net(), "images": _image(8, 8, n=2),
-                                                  "targets": (_image(8, 8, n=2) > 1).float(),
+                                                  "targets": _image(8, 8, n=2) > 1,
                                                   "steps": 2},
     "shiftlab.local_max.detector_scores": lambda: {"logits": _image(8, 8, n=2),
                                                    "truth": _image(8, 8, n=2) > 1},
@@ -723,8 +724,13 @@ MUST_RAISE, EDGE, BENIGN, META, SAME_AS_FLOAT = "must raise", "edge", "benign", 
 
 
 def _with_nan(x: torch.Tensor, value: float) -> torch.Tensor:
+    """``x`` with ``value`` at the centre pixel of every map (so a crop keeps it)."""
     y = x.clone()
-    y.view(-1)[0] = value
+    if y.dim() >= 2:
+        h, w = y.shape[-2] // 2, y.shape[-1] // 2
+        y[..., max(h - 1, 0) : h + 1, max(w - 1, 0) : w + 1] = value
+    else:
+        y.view(-1)[y.numel() // 2] = value
     return y
 
 
@@ -751,13 +757,14 @@ def variants(value: Any) -> list[tuple[str, Any, str]]:
             return [("list for tensor", value.tolist(), MUST_RAISE),
                     ("empty", value[:0], EDGE), ("rank + 1", value[None], EDGE),
                     ("meta", value.to("meta"), META)]
-        out = [("list for tensor", value.tolist(), MUST_RAISE),
-               ("rank + 1", value[None], EDGE), ("rank - 1", value[0], EDGE),
-               ("empty", value[..., :0], EDGE),
+        out = [("list for tensor", value.tolist(), MUST_RAISE), ("rank + 1", value[None], EDGE)]
+        if value.dim():
+            out += [("rank - 1", value[0], EDGE), ("empty", value[..., :0], EDGE)]
+        out += [
                ("int64", value.round().to(torch.int64), SAME_AS_FLOAT),
                ("bool", (value > 0), SAME_AS_FLOAT),
                ("complex64", value.to(torch.complex64), SAME_AS_FLOAT),
-               ("float16", value.to(torch.float16), SAME_AS_FLOAT),
+               ("float16", value.to(torch.float16), EDGE),
                ("nan", _with_nan(value, math.nan), EDGE), ("inf", _with_nan(value, math.inf), EDGE),
                ("requires grad", value.detach().clone().requires_grad_(), BENIGN),
                ("meta", value.to("meta"), META)]
@@ -920,10 +927,10 @@ def classify(qualname: str, func: Callable, kwargs: dict[str, Any], name: str, b
             return "accepted"
         if rule == BENIGN:
             return "returned correct" if same(result, valid_result) else "wrong"
-        if rule == META:
+        if rule == META:  # a computed result stays on the input's device, no silent CPU copy
             tensors = _tensors(result)
-            return "returned correct" if all(t.device.type == "meta" for t in tensors) \
-                else "device"
+            return "returned correct" if not tensors or any(t.device.type == "meta"
+                                                            for t in tensors) else "device"
         if rule == SAME_AS_FLOAT:
             as_float = bad.real if bad.is_complex() else bad
             status, reference = timed(lambda: make({**kwargs, name: as_float.to(torch.float64)}))
@@ -932,14 +939,16 @@ def classify(qualname: str, func: Callable, kwargs: dict[str, Any], name: str, b
             return "returned correct" if same(result, reference, 1e-2 if bad.dtype in (
                 torch.float16, torch.bfloat16) else 1e-4) else "wrong"
         bad_has_nan = isinstance(bad, torch.Tensor) and bad.is_floating_point() and \
-            not torch.isfinite(bad).all()
+            bool(torch.isnan(bad).any())
+        bad_not_finite = isinstance(bad, torch.Tensor) and bad.is_floating_point() and \
+            not bool(torch.isfinite(bad).all())
         if bad_has_nan:
             numbers = _numbers(result)
             if numbers and all(t.is_floating_point() or t.is_complex() for t in numbers) \
                     and _has_nan(result):
                 return "returned correct"  # a NaN in, a NaN out
             return "nan swallowed"
-        if _has_nan(result) and not _has_nan(valid_result):
+        if _has_nan(result) and not _has_nan(valid_result) and not bad_not_finite:
             return "silent nan"
         return "returned correct"
     finally:
@@ -993,6 +1002,16 @@ def sandbox(course: bool = True):
 
 # ------------------------------------------------------------------ the fuzzing
 
+def _fresh(value: Any) -> Any:
+    """A copy of what a call may change (a network it trains, a generator it draws from), so
+    every call starts from the same state."""
+    if isinstance(value, nn.Module):
+        return copy.deepcopy(value)
+    if isinstance(value, torch.Generator):
+        return torch.Generator().set_state(value.get_state())
+    return value
+
+
 def fuzz(qualname: str, func: Callable, owner: type | None) -> collections.Counter:
     """Fuzz one callable; the outcomes by kind, with ``valid call failed`` if its example does."""
     outcomes: collections.Counter = collections.Counter()
@@ -1011,9 +1030,11 @@ def fuzz(qualname: str, func: Callable, owner: type | None) -> collections.Count
 
     def make(arguments: dict[str, Any]) -> Any:
         torch.manual_seed(0)
+        arguments = {name: _fresh(value) for name, value in arguments.items()}
         if owner is not None:
             factory = INSTANCES.get(qualname.rsplit(".", 1)[0])
-            obj = factory() if factory else owner(**instance_kwargs)
+            obj = factory() if factory else owner(**{name: _fresh(value) for name, value
+                                                       in instance_kwargs.items()})
             return getattr(obj, func.__name__)(**arguments)
         return func(**arguments)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -219,6 +219,50 @@ def float_dtype(value: Any, name: str = "dtype") -> torch.dtype:
         raise TypeError(f"{name} must be a floating-point torch.dtype (e.g. torch.float32), "
                         f"got {value!r}")
     return value
+
+
+def mapping(value: Any, name: str, *, nonempty: bool = True) -> Mapping:
+    """Check that ``value`` is a mapping (a dict), non-empty unless ``nonempty=False``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping (a dict), got {type(value).__name__}")
+    if nonempty and not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def sequence(value: Any, name: str, *, nonempty: bool = True,
+             length: int | None = None) -> Sequence:
+    """Check that ``value`` is a sequence (a list, tuple or range; not a str), non-empty unless
+    ``nonempty=False``, of ``length`` items if given."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a list or tuple, got {type(value).__name__}")
+    if nonempty and not value:
+        raise ValueError(f"{name} must not be empty")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{name} must have {length} entries, got {len(value)}")
+    return value
+
+
+def offsets(value: Any, name: str) -> list[tuple[int, int]]:
+    """Check that ``value`` is a non-empty sequence of pairs of ints ``(dy, dx)``."""
+    return [offset(t, f"{name}[{k}]") for k, t in enumerate(sequence(value, name))]
+
+
+def reals(value: Any, name: str, *, nonempty: bool = True,
+            length: int | None = None) -> list[float]:
+    """Check that ``value`` is a sequence (or 1-D tensor) of finite real numbers."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 1:
+            raise ValueError(f"{name} must be a 1-D tensor or a list of numbers, got shape "
+                             f"{tuple(value.shape)}")
+        value = values(value, name).tolist()
+    value = sequence(value, name, nonempty=nonempty, length=length)
+    return [real(v, f"{name}[{k}]") for k, v in enumerate(value)]
+
+
+def optional_real(value: Any, name: str, **bounds: Any) -> float | None:
+    """``None``, or a finite real number checked by ``real``."""
+    return None if value is None else real(value, name, **bounds)
 
 
 def function(f: Any, name: str) -> Callable:

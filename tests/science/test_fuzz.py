@@ -734,9 +734,14 @@ def _with_nan(x: torch.Tensor, value: float) -> torch.Tensor:
     return y
 
 
-def variants(value: Any) -> list[tuple[str, Any, str]]:
-    """The bad and edge values for a parameter whose valid value is ``value``:
-    ``(label, bad value, rule)``."""
+def variants(value: Any, name: str = "", annotation: str = "") -> list[tuple[str, Any, str]]:
+    """The bad and edge values for a parameter ``name`` whose valid value is ``value``:
+    ``(label, bad value, rule)``. A parameter annotated ``Any`` takes anything: not fuzzed; a
+    container of ``Any`` only gets a wrong type and an empty one."""
+    if annotation == "Any":
+        return []
+    if "Any" in annotation and isinstance(value, tuple | list):
+        return [("int for sequence", 3, MUST_RAISE), ("empty sequence", type(value)(), EDGE)]
     if isinstance(value, bool):
         return [("str for bool", "False", MUST_RAISE), ("int for bool", 1, MUST_RAISE)]
     if isinstance(value, int):
@@ -773,7 +778,7 @@ def variants(value: Any) -> list[tuple[str, Any, str]]:
             if not noncontiguous.is_contiguous():
                 out.append(("non-contiguous", noncontiguous, BENIGN))
         return out
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+    if name == "argv" and isinstance(value, list):
         return [("int for argv", 3, MUST_RAISE), ("unknown option", [*value, "--no-such-option"],
                                                   MUST_RAISE)]
     if isinstance(value, tuple | list) and value and all(
@@ -890,12 +895,23 @@ def same(a: Any, b: Any, tol: float = 1e-5) -> bool:
         scale = 1 + float(finite.abs().max()) if finite.numel() else 1.0
         if not torch.allclose(x, y, rtol=tol, atol=tol * scale, equal_nan=True):
             return False
-    if type(a) is not type(b) and not (isinstance(a, torch.Tensor) and isinstance(b,
-                                                                                   torch.Tensor)):
-        return False
-    if not ta and not isinstance(a, Figure | nn.Module) and not dataclasses.is_dataclass(a):
-        with contextlib.suppress(Exception):
-            return bool(a == b) if not isinstance(a, CommandReached) else True
+    return _same_structure(a, b)
+
+
+def _same_structure(a: Any, b: Any, depth: int = 0) -> bool:
+    """Whether ``a`` and ``b`` have the same structure and the same plain values (numbers,
+    strings); tensors are compared by ``same``, other objects (figures, functions) by type."""
+    if type(a) is not type(b):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+    if depth > 4 or isinstance(a, torch.Tensor):
+        return True
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(_same_structure(x, y, depth + 1)
+                                        for x, y in zip(a, b, strict=True))
+    if isinstance(a, Mapping):
+        return list(a) == list(b) and all(_same_structure(a[k], b[k], depth + 1) for k in a)
+    if isinstance(a, int | float | str | bool | bytes | Path) and not isinstance(a, Figure):
+        return a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
     return True
 
 
@@ -1043,8 +1059,10 @@ def fuzz(qualname: str, func: Callable, owner: type | None) -> collections.Count
         outcomes[f"valid call failed: {status} {valid_result!r}"[:200]] += 1
         return outcomes
     outcomes["valid call"] += 1
+    annotations = {p.name: str(p.annotation) for p in
+                   inspect.signature(func).parameters.values()}
     for name, value in fuzzed_parameters(qualname, func, kwargs).items():
-        for label, bad, rule in variants(value):
+        for label, bad, rule in variants(value, name, annotations.get(name, "")):
             if is_checker(qualname) and rule != MUST_RAISE:
                 continue
             outcome = classify(qualname, func, kwargs, name, bad, rule, valid_result, make)

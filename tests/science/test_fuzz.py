@@ -925,9 +925,10 @@ def _clean(error: BaseException, name: str) -> bool:
 
 
 def classify(qualname: str, func: Callable, kwargs: dict[str, Any], name: str, bad: Any,
-             rule: str, valid_result: Any, make: Callable[[dict], Any]) -> str:
+             rule: str, valid_result: Any, make: Callable[[dict], Any],
+             seconds: float = TIMEOUT_S) -> str:
     """The outcome of one call with ``name=bad`` on top of the valid ``kwargs``."""
-    status, result = timed(lambda: make({**kwargs, name: bad}))
+    status, result = timed(lambda: make({**kwargs, name: bad}), seconds)
     if status == "hang":
         return "hang"
     if status == "raised":
@@ -1054,7 +1055,10 @@ def fuzz(qualname: str, func: Callable, owner: type | None) -> collections.Count
             return getattr(obj, func.__name__)(**arguments)
         return func(**arguments)
 
+    start = time.perf_counter()
     status, valid_result = timed(lambda: make(kwargs), 4 * TIMEOUT_S)
+    # a hang is a call much slower than the valid one (which may be slow on a loaded machine)
+    seconds = max(TIMEOUT_S, 3 * (time.perf_counter() - start))
     if status != "ok":
         outcomes[f"valid call failed: {status} {valid_result!r}"[:200]] += 1
         return outcomes
@@ -1065,7 +1069,8 @@ def fuzz(qualname: str, func: Callable, owner: type | None) -> collections.Count
         for label, bad, rule in variants(value, name, annotations.get(name, "")):
             if is_checker(qualname) and rule != MUST_RAISE:
                 continue
-            outcome = classify(qualname, func, kwargs, name, bad, rule, valid_result, make)
+            outcome = classify(qualname, func, kwargs, name, bad, rule, valid_result, make,
+                               seconds)
             outcomes[outcome] += 1
             if outcome not in ("raised clean", "returned correct"):
                 outcomes[f"FAIL {name}={label}: {outcome}"] += 1

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -263,6 +265,28 @@ def reals(value: Any, name: str, *, nonempty: bool = True,
 def optional_real(value: Any, name: str, **bounds: Any) -> float | None:
     """``None``, or a finite real number checked by ``real``."""
     return None if value is None else real(value, name, **bounds)
+
+
+def path(value: Any, name: str, *, exists: str | None = None) -> Path:
+    """Check that ``value`` is a path (a ``str`` or ``os.PathLike``, not a file descriptor) and
+    return it as a ``Path``; ``exists="dir"`` or ``"file"`` also checks that it is one."""
+    if isinstance(value, bool) or not isinstance(value, str | os.PathLike) or value == "":
+        raise TypeError(f"{name} must be a path (a str or pathlib.Path), got "
+                        f"{type(value).__name__} {value!r}")
+    value = Path(value)
+    if exists == "dir" and not value.is_dir():
+        raise ValueError(f"{name} must be an existing folder, got {str(value)!r}")
+    if exists == "file" and not value.is_file():
+        raise ValueError(f"{name} must be an existing file, got {str(value)!r}")
+    return value
+
+
+def argv(value: Any, name: str = "argv") -> list[str] | None:
+    """Check a command's arguments: ``None`` (the command line) or a list of str."""
+    if value is not None and (not isinstance(value, list | tuple)
+                              or not all(isinstance(a, str) for a in value)):
+        raise TypeError(f"{name} must be a list of str (or None), got {value!r}")
+    return None if value is None else list(value)
 
 
 def function(f: Any, name: str) -> Callable:

@@ -19,6 +19,8 @@ from typing import Any
 from IPython.core.formatters import format_display_data
 from IPython.display import DisplayHandle, Markdown, display
 
+from shiftlab import _validate
+
 GLUE_PREFIX = "application/papermill.record/"
 """The MIME prefix under which myst-nb's glue (the scrapbook format) keeps a hidden value."""
 
@@ -64,6 +66,8 @@ def format_glued(text: str, fmt: str) -> str:
     """The text the book shows for a glued value whose text/plain form is ``text``:
     myst-nb's ``{glue:text}`` rule (a literal is evaluated, then formatted by its type
     letter; no format means ``str``)."""
+    _validate.text(text, "text")
+    _validate.text(fmt, "fmt")
     try:
         value = literal_eval(text)
     except (SyntaxError, ValueError):

@@ -75,13 +75,16 @@ def format_glued(text: str, fmt: str) -> str:
     if fmt == "":
         return str(value)
     kind = fmt[-1]
-    if kind == "s":
-        value = str(value)
-    elif kind in "bcdoxX":
-        value = int(value)
-    elif kind in "eEfFgGn%":
-        value = float(value)
-    return format(value, fmt)
+    try:
+        if kind == "s":
+            value = str(value)
+        elif kind in "bcdoxX":
+            value = int(value)
+        elif kind in "eEfFgGn%":
+            value = float(value)
+        return format(value, fmt)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"fmt {fmt!r} cannot format the glued text {text!r}: {error}") from None
 
 
 def _fill(template: str) -> tuple[str, list[str]]:

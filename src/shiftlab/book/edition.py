@@ -590,6 +590,9 @@ def plain_notebook(notebook: nbformat.NotebookNode, book: Book, doc: str,
         raise TypeError(f"book must be an edition.Book, got {type(book).__name__}")
     _validate.text(doc, "doc")
     _validate.text(where, "where")
+    if book.titles and doc not in book.titles:
+        raise EditionError(f"doc must be a page of the book, e.g. {next(iter(book.titles))!r}, "
+                           f"got {doc!r}")
     page = Page(book, doc, where)
     cells = []
     for index, cell in enumerate(notebook.cells):

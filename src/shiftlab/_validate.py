@@ -281,6 +281,14 @@ def path(value: Any, name: str, *, exists: str | None = None) -> Path:
     return value
 
 
+def notebook(value: Any, name: str) -> Any:
+    """Check that ``value`` is a notebook (an ``nbformat.NotebookNode``: a dict with cells)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("cells"), list):
+        raise TypeError(f"{name} must be a notebook (nbformat.NotebookNode), got "
+                        f"{type(value).__name__}")
+    return value
+
+
 def argv(value: Any, name: str = "argv") -> list[str] | None:
     """Check a command's arguments: ``None`` (the command line) or a list of str."""
     if value is not None and (not isinstance(value, list | tuple)

@@ -122,7 +122,8 @@ def train_detector(
     if not isinstance(targets, torch.Tensor) or targets.shape != images.shape:
         raise ValueError(f"targets must be a tensor of shape {tuple(images.shape)}, like images")
     if targets.dtype != torch.bool:
-        raise TypeError(f"targets must be a bool map (True at a local maximum), got {targets.dtype}")
+        raise TypeError(f"targets must be a bool map (True at a local maximum), got "
+                        f"{targets.dtype}")
     if targets.device != images.device:
         raise ValueError(f"targets must be on the device of images, {images.device}, got "
                          f"{targets.device}")

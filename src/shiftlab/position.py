@@ -133,7 +133,10 @@ def fit_readout(
     centred_f, centred_y = features - mean_f, targets - mean_y
     gram = centred_f.T @ centred_f / len(features)
     gram += ridge * torch.eye(features.shape[1], dtype=torch.float64, device=features.device)
-    weight = torch.linalg.lstsq(gram, centred_f.T @ centred_y / len(features)).solution
+    right = centred_f.T @ centred_y / len(features)
+    # least squares (a zero ridge may leave the Gram matrix singular); a meta tensor, which has
+    # no values to solve with, only needs the shape of the solution
+    weight = torch.linalg.lstsq(gram, right).solution if _validate.readable(gram) else right
     return LinearReadout(weight, mean_y - mean_f @ weight)
 
 

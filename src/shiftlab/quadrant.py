@@ -300,8 +300,8 @@ def multiply_adds(config: RookNetConfig, size: int) -> int:
     k, total, side = config.kernel_size, 0, size
     widths = (config.in_channels, *config.channels)
     for c_in, c_out in itertools.pairwise(widths):
-        if config.padding == "valid" and side < k or config.padding in ("circular", "reflect") \
-                and side < k:
+        if (config.padding == "valid" and side < k) or (config.padding in ("circular", "reflect") \
+                and side < k):
             raise ValueError(f"size must let every layer run: a {k}x{k} filter with "
                              f"{config.padding} padding needs a map of at least {k} pixels, "
                              f"and size {size} leaves {side}")

@@ -296,7 +296,8 @@ class RookRuns:
         """The first epoch from which the filter of each run stays dead: ``(R,)``, ``-1`` for
         the runs whose filter fires at the end."""
         alive = (self.pooled > 0).any(dim=-1)  # (E + 1, R)
-        last_alive = torch.where(alive, torch.arange(len(alive), device=alive.device)[:, None], -1).amax(dim=0)
+        epochs = torch.arange(len(alive), device=alive.device)[:, None]
+        last_alive = torch.where(alive, epochs, -1).amax(dim=0)
         return torch.where(self.dead(), last_alive + 1, -1)
 
 

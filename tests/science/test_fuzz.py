@@ -53,6 +53,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import pytest
 import torch
+import torch._dynamo
 from matplotlib.figure import Figure
 from torch import nn
 
@@ -238,7 +239,8 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
     "shiftlab.antialias.aliased_energy": lambda: {"x": _image(8, 8)},
     "shiftlab.boundary.influence_mask": lambda: {"f": _net().features, "x": _image(8, 8, n=1),
                                                  "at": (3, 4)},
-    "shiftlab.boundary.camera_error_map": lambda: {"f": _net().features, "scene": _image(12, 12)[:1],
+    "shiftlab.boundary.camera_error_map": lambda: {
+        "f": _net().features, "scene": _image(12, 12)[:1],
                                                    "t": (1, 1), "margin": 2},
     "shiftlab.consistency.crop_each": lambda: {"scenes": _image(12, 12, n=3),
                                                "shifts": torch.tensor([[1, 2], [0, -1], [2, 2]]),
@@ -251,13 +253,15 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
         "test_set": (_image(8, 8, n=4), _labels(4)), "scenes": _image(12, 12, n=2),
         "margin": 2, "epochs": 1, "seeds": (0,), "pairs": 2, "batch_size": 4},
     "shiftlab.convolution.rotation_average": lambda: {"weight": torch.randn(2, 1, 3, 3)},
-    "shiftlab.convolution.fft_conv2d": lambda: {"x": _image(8, 8), "weight": torch.randn(1, 1, 3, 3)},
+    "shiftlab.convolution.fft_conv2d": lambda: {
+        "x": _image(8, 8), "weight": torch.randn(1, 1, 3, 3)},
     "shiftlab.convolution.fft_equivariance_bound": lambda: {"x": _image(8, 8),
                                                             "weight": torch.randn(1, 1, 3, 3)},
     "shiftlab.layers.conv2d": lambda: {"x": _image(), "weight": torch.randn(2, 1, 3, 3)},
     "shiftlab.layers.image_and_filter": lambda: {"x": _image(), "weight": torch.randn(2, 1, 3, 3)},
     "shiftlab.layers.pad": lambda: {"x": _image(), "kernel_size": (3, 3), "padding": "same"},
-    "shiftlab.local_max.train_detector": lambda: {"net": _local_max_net(), "images": _image(8, 8, n=2),
+    "shiftlab.local_max.train_detector": lambda: {
+        "net": _local_max_net(), "images": _image(8, 8, n=2),
                                                   "targets": _image(8, 8, n=2) > 1,
                                                   "steps": 2},
     "shiftlab.local_max.detector_scores": lambda: {"logits": _image(8, 8, n=2),
@@ -272,7 +276,8 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
                                                         "g": _shift(), "terms": 9},
     "shiftlab.metrics.equivariance_bound": lambda: {"f": _net(), "magnitude": _magnitude(),
                                                     "x": _image(), "g": _shift(), "terms": 9},
-    "shiftlab.metrics.equivariance_error": lambda: {"f": _net().features, "x": _image(), "g": _shift()},
+    "shiftlab.metrics.equivariance_error": lambda: {
+        "f": _net().features, "x": _image(), "g": _shift()},
     "shiftlab.metrics.symmetry_table": lambda: {"functions": {"net": _net()}, "x": _image(),
                                                 "transforms": [_shift()]},
     "shiftlab.metrics.prediction_agreement": lambda: {"f": _net(), "x": _image(), "g": _shift(),
@@ -291,7 +296,8 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
     "shiftlab.position.hypercolumns": lambda: {"net": _net(), "x": _image()},
     "shiftlab.position.pixel_features": lambda: {"features": _image(c=3)},
     "shiftlab.position.coordinate_targets": lambda: {"n": 2, "size": 4},
-    "shiftlab.position.LinearReadout": lambda: {"weight": torch.randn(5, 2), "bias": torch.zeros(2)},
+    "shiftlab.position.LinearReadout": lambda: {
+        "weight": torch.randn(5, 2), "bias": torch.zeros(2)},
     "shiftlab.position.r2_score": lambda: {"predictions": torch.randn(32, 2),
                                            "targets": torch.randn(32, 2)},
     "shiftlab.position.PositionDecoding": lambda: {"r2": torch.tensor([0.5, 0.4]),
@@ -336,7 +342,8 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
     "shiftlab.rook.train_rook_runs": lambda: {"padding": "same", "seeds": (0, 1), "epochs": 2},
     "shiftlab.rook.train_rook_experiment": lambda: {"paddings": ("same",), "seeds": (0,),
                                                     "orders": ("fixed",), "epochs": 2},
-    "shiftlab.stride.shifted_copy_error": lambda: {"f": _net().features, "x": _image(), "t": (2, 2)},
+    "shiftlab.stride.shifted_copy_error": lambda: {
+        "f": _net().features, "x": _image(), "t": (2, 2)},
     "shiftlab.stride.shifted_copy_bound": lambda: {"f": _double, "magnitude": _double_magnitude,
                                                    "x": _image(), "t": (2, 2), "terms": 9},
     "shiftlab.stride.best_output_shift": lambda: {"f": lambda z: z[::2, ::2], "x": _image()[0, 0],
@@ -685,7 +692,6 @@ def is_checker(qualname: str) -> bool:
 def valid_call(qualname: str, func: Callable) -> dict[str, Any] | None:
     """The keyword arguments of one valid call, or None if some required one has no example."""
     if is_checker(qualname):
-        first = next(iter(inspect.signature(func).parameters))
         return {"answer": _stub}
     if qualname in CALLS:
         return CALLS[qualname]()
@@ -783,12 +789,14 @@ def variants(value: Any, name: str = "", annotation: str = "") -> list[tuple[str
                                                   MUST_RAISE)]
     if isinstance(value, tuple | list) and value and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return [("str for ints", "ab", MUST_RAISE), ("float in ints", (1.5, *value[1:]), MUST_RAISE),
-                ("one fewer", tuple(value[:-1]), EDGE), ("2**63 in ints", (2**63, *value[1:]),
-                                                          MUST_RAISE)]
+        return [("str for ints", "ab", MUST_RAISE),
+                ("float in ints", (1.5, *value[1:]), MUST_RAISE),
+                ("one fewer", tuple(value[:-1]), EDGE),
+                ("2**63 in ints", (2**63, *value[1:]), MUST_RAISE)]
     if isinstance(value, Path):
-        return [("int for path", 987654, MUST_RAISE), ("missing path", value.parent / "no-such-thing",
-                                                  EDGE)]
+        # 987654, not 3: an int is a file descriptor to open(), and fd 3 may be this process's
+        return [("int for path", 987654, MUST_RAISE),
+                ("missing path", value.parent / "no-such-thing", EDGE)]
     if isinstance(value, Mapping):
         return [("int for mapping", 3, MUST_RAISE), ("empty mapping", {}, EDGE)]
     if isinstance(value, tuple | list | range):
@@ -808,7 +816,7 @@ class Hang(Exception):
     pass
 
 
-class CommandReached(Exception):  # noqa: N818
+class CommandReached(Exception):
     """What the stand-in for a subprocess or a kernel raises: the call got past its checks."""
 
 
@@ -831,7 +839,7 @@ def timed(call: Callable[[], Any], seconds: float = TIMEOUT_S) -> tuple[str, Any
             if done.code in (0, None):
                 return "ok", 0
             return "raised", done
-        except BaseException as error:  # noqa: BLE001 - SystemExit from a CLI counts too
+        except BaseException as error:
             return "raised", error
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -845,7 +853,7 @@ def timed(call: Callable[[], Any], seconds: float = TIMEOUT_S) -> tuple[str, Any
             box.append(("ok", reached))
         except SystemExit as done:
             box.append(("ok", 0) if done.code in (0, None) else ("raised", done))
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             box.append(("raised", error))
 
     thread = threading.Thread(target=run, daemon=True)

@@ -83,8 +83,7 @@ def lesson_from_solution(solution: nbformat.NotebookNode, name: str,
     book: the course's links and numbers (``shiftlab.book.edition.read_book``); with it the prose is
     written in plain Markdown, as the repository's lessons are.
     """
-    if not isinstance(solution, nbformat.NotebookNode) or "cells" not in solution:
-        raise TypeError(f"solution must be a notebook (nbformat.NotebookNode), got {type(solution).__name__}")
+    _validate.notebook(solution, "solution")
     _validate.text(name, "name")
     if book is not None and not isinstance(book, Book):
         raise TypeError(f"book must be an edition.Book or None, got {type(book).__name__}")
@@ -121,8 +120,7 @@ def lesson_from_solution(solution: nbformat.NotebookNode, name: str,
 
 def notebook_text(notebook: nbformat.NotebookNode) -> str:
     """The notebook as stored in the repository: nbformat's JSON and a final newline."""
-    if not isinstance(notebook, nbformat.NotebookNode) or "cells" not in notebook:
-        raise TypeError(f"notebook must be a notebook (nbformat.NotebookNode), got {type(notebook).__name__}")
+    _validate.notebook(notebook, "notebook")
     return nbformat.writes(notebook) + "\n"
 
 
@@ -133,7 +131,8 @@ def generate_lessons(root: Path, names: list[str] | None = None) -> dict[Path, s
     """
     root = _validate.path(root, "root", exists="dir")
     if names is not None:
-        names = [_validate.text(name, "names[k]") for name in _validate.sequence(names, "names", nonempty=False)]
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
     solutions = sorted((root / "solutions").glob("*.ipynb"))
     if names:
         wanted = {Path(name).stem for name in names}
@@ -188,7 +187,8 @@ def stale_lessons(root: Path, names: list[str] | None = None) -> list[str]:
     """Lessons that differ from what ``generate_lessons`` writes, or have no solution any more."""
     root = _validate.path(root, "root", exists="dir")
     if names is not None:
-        names = [_validate.text(name, "names[k]") for name in _validate.sequence(names, "names", nonempty=False)]
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
     generated = generate_lessons(root, names)
     stale = [
         str(path.relative_to(root))

@@ -100,7 +100,8 @@ def build_book(root: Path) -> float:
     """Build the HTML book into ``root/_build/html`` with the README's command; return seconds."""
     root = _validate.path(root, "root", exists="dir")
     if not (root / "_config.yml").is_file() or not (root / "_toc.yml").is_file():
-        raise ValueError(f"root must be the book's folder (with _config.yml and _toc.yml), got {str(root)!r}")
+        raise ValueError(f"root must be the book's folder (with _config.yml and _toc.yml), "
+                         f"got {str(root)!r}")
     start = time.perf_counter()
     subprocess.run(book_build_command(), cwd=root, check=True)
     return time.perf_counter() - start
@@ -109,7 +110,8 @@ def build_book(root: Path) -> float:
 def timed_command(command: list[str], root: Path, log: Path) -> tuple[float, int, str]:
     """Run ``command`` in ``root`` with its output in the file ``log``; return the seconds, the
     exit code and the last line of the output."""
-    command = [_validate.text(part, "command[k]") for part in _validate.sequence(command, "command")]
+    command = [_validate.text(part, "command[k]")
+               for part in _validate.sequence(command, "command")]
     root = _validate.path(root, "root", exists="dir")
     log = _validate.path(log, "log")
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -141,11 +143,10 @@ def page_sizes(html_root: Path) -> dict[str, tuple[int, int]]:
 def ratio(test_seconds: float, unit_seconds: float, notebook_seconds: float) -> float:
     """The test command's time over the work it has to do: the unit tests plus one execution
     of each notebook, one after another."""
-    for name, value in (("test_seconds", test_seconds), ("unit_seconds", unit_seconds), ("notebook_seconds", notebook_seconds)):
-        _validate.real(value, name, low=0)
     for name, value in (("test_seconds", test_seconds), ("unit_seconds", unit_seconds),
                         ("notebook_seconds", notebook_seconds)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 \
+                or value == float("inf"):
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     if unit_seconds + notebook_seconds == 0:
         raise ValueError("unit_seconds + notebook_seconds must be > 0, got 0")

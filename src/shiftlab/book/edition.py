@@ -584,8 +584,7 @@ def plain_cells(page: Page, source: str) -> list[nbformat.NotebookNode]:
 def plain_notebook(notebook: nbformat.NotebookNode, book: Book, doc: str,
                    where: str) -> nbformat.NotebookNode:
     """``notebook`` (which is left unchanged) with its prose in plain Markdown."""
-    if not isinstance(notebook, nbformat.NotebookNode) or "cells" not in notebook:
-        raise TypeError(f"notebook must be a notebook (nbformat.NotebookNode), got {type(notebook).__name__}")
+    _validate.notebook(notebook, "notebook")
     if not isinstance(book, Book):
         raise TypeError(f"book must be an edition.Book, got {type(book).__name__}")
     _validate.text(doc, "doc")

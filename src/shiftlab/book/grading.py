@@ -126,8 +126,7 @@ def source_notebook(solution: nbformat.NotebookNode, name: str,
 
     name: the notebook's file name, for messages. points: what each exercise is worth.
     """
-    if not isinstance(solution, nbformat.NotebookNode) or "cells" not in solution:
-        raise TypeError(f"solution must be a notebook (nbformat.NotebookNode), got {type(solution).__name__}")
+    _validate.notebook(solution, "solution")
     _validate.text(name, "name")
     _validate.positive_int(points, "points", high=1000)
     if isinstance(points, bool) or not isinstance(points, int):
@@ -239,7 +238,8 @@ def source_course(root: Path, names: list[str] | None = None, assignment: str | 
     """
     root = _validate.path(root, "root", exists="dir")
     if names is not None:
-        names = [_validate.text(name, "names[k]") for name in _validate.sequence(names, "names", nonempty=False)]
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
     if assignment is not None:
         _validate.text(assignment, "assignment")
     _validate.positive_int(points, "points", high=1000)
@@ -295,7 +295,8 @@ def write_source_course(root: Path, out_dir: Path, names: list[str] | None = Non
     root = _validate.path(root, "root", exists="dir")
     out_dir = _validate.path(out_dir, "out_dir")
     if names is not None:
-        names = [_validate.text(name, "names[k]") for name in _validate.sequence(names, "names", nonempty=False)]
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
     if assignment is not None:
         _validate.text(assignment, "assignment")
     _validate.positive_int(points, "points", high=1000)

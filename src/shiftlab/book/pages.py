@@ -67,8 +67,7 @@ def _copy_the_edition(app, exception: Exception | None) -> None:
 
 def image_alt_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
     """``{sha256 of the image's bytes: alt text}`` of a notebook's image outputs."""
-    if not isinstance(notebook, nbformat.NotebookNode) or "cells" not in notebook:
-        raise TypeError(f"notebook must be a notebook (nbformat.NotebookNode), got {type(notebook).__name__}")
+    _validate.notebook(notebook, "notebook")
     found = {}
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from shiftlab import _validate
 from shiftlab.boundary import (
     band_width,
     camera_error_map,
@@ -21,7 +22,6 @@ from shiftlab.boundary import (
     tap_coverage,
 )
 from shiftlab.data import gaussian_images, sample_image
-from shiftlab import _validate
 from shiftlab.exercises._core import (
     ExerciseError,
     as_number,

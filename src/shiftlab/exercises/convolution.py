@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from shiftlab.convolution import Rotate90, rotate90, rotation_average
 from shiftlab import _validate
+from shiftlab.convolution import Rotate90, rotate90, rotation_average
 from shiftlab.exercises._core import (
     ExerciseError,
     as_number,

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from shiftlab.data import glyph_images
 from shiftlab import _validate
+from shiftlab.data import glyph_images
 from shiftlab.exercises._core import ExerciseError, as_number, as_tensor, attempt, close, exercise
 from shiftlab.layers import max_pool
 from shiftlab.metrics import (

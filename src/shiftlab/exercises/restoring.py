@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from shiftlab import _validate
 from shiftlab.antialias import binomial_filter, blur_pool
 from shiftlab.consistency import consistency, shift_each
 from shiftlab.data import glyph_images
-from shiftlab import _validate
 from shiftlab.exercises._core import ExerciseError, as_tensor, attempt, exercise, random_int
 from shiftlab.metrics import fraction_exact
 from shiftlab.models import ConvNet, ConvNetConfig

@@ -203,7 +203,8 @@ def positive_float(value: Any, name: str) -> float:
 def boolean(value: Any, name: str) -> bool:
     """Check that ``value`` is a bool (``True`` or ``False``, not ``"False"``, not 0 or 1)."""
     if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} "
+                        f"{value!r}")
     return bool(value)
 
 

@@ -121,8 +121,8 @@ def train_detector(
     images = _validate.network_input(images, net, "images")
     if not isinstance(targets, torch.Tensor) or targets.shape != images.shape:
         raise ValueError(f"targets must be a tensor of shape {tuple(images.shape)}, like images")
-    if targets.dtype != torch.bool:
-        raise TypeError(f"targets must be a bool map (True at a local maximum), got "
+    if targets.is_complex():
+        raise TypeError(f"targets must be a bool or real map (1 at a local maximum), got "
                         f"{targets.dtype}")
     if targets.device != images.device:
         raise ValueError(f"targets must be on the device of images, {images.device}, got "

@@ -57,12 +57,16 @@ def _widths(channels: Any, name: str = "channels") -> tuple[int, ...]:
     """Check ``channels``, the output channels of each convolution layer: a non-empty tuple or
     list of ints in ``1 ... MAX_WIDTH``, at most ``MAX_LAYERS`` of them."""
     if not isinstance(channels, tuple | list) or not channels:
-        raise TypeError(f"{name} must be a non-empty tuple of ints (one per layer), got "
-                        f"{channels!r}")
+        raise ValueError(f"{name} must be positive ints, a non-empty tuple (one per layer), "
+                         f"got {channels!r}")
     if len(channels) > MAX_LAYERS:
         raise ValueError(f"{name} must have at most {MAX_LAYERS} layers, got {len(channels)}")
-    return tuple(_validate.positive_int(c, f"{name}[{i}]", high=MAX_WIDTH)
-                 for i, c in enumerate(channels))
+    for i, c in enumerate(channels):
+        _validate.integer(c, f"{name}[{i}]")
+        if not 1 <= c <= MAX_WIDTH:
+            raise ValueError(f"{name} must be positive ints (at most {MAX_WIDTH}), got "
+                             f"{channels!r}")
+    return tuple(int(c) for c in channels)
 
 
 class StackConfig(Protocol):

@@ -147,7 +147,8 @@ class RookNetConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.channels, tuple) or not self.channels:
-            raise TypeError(f"channels must be a non-empty tuple of ints, got {self.channels!r}")
+            raise ValueError(f"channels must be a non-empty tuple of ints, got "
+                             f"{self.channels!r}")
         if len(self.channels) > 64:
             raise ValueError(f"channels must have at most 64 layers, got {len(self.channels)}")
         for i, c in enumerate(self.channels):
@@ -349,11 +350,11 @@ def train_rook_experiment(
 ) -> dict[tuple[str, str], RookRuns]:
     """``train_rook_runs`` for every padding and order: ``{(padding, order): runs}``."""
     if isinstance(paddings, str) or not isinstance(paddings, tuple | list):
-        raise TypeError(f"paddings must be a tuple or list of padding names, got {paddings!r}")
+        raise ValueError(f"paddings must be a tuple or list of padding names, got {paddings!r}")
     if not paddings:
         raise ValueError(f"paddings must be a non-empty list of padding names, got {paddings!r}")
     if isinstance(orders, str) or not isinstance(orders, tuple | list):
-        raise TypeError(f"orders must be a tuple or list of {ORDERS}, got {orders!r}")
+        raise ValueError(f"orders must be a tuple or list of {ORDERS}, got {orders!r}")
     if not orders:
         raise ValueError(f"orders must be a non-empty list of {ORDERS}, got {orders!r}")
     if isinstance(seeds, str) or not isinstance(seeds, tuple | list | range):

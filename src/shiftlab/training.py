@@ -288,7 +288,7 @@ def train_runs(
     """
     _validate.function(build, "build")
     if isinstance(seeds, str) or not isinstance(seeds, Sequence | range):
-        raise TypeError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
     if not seeds:
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
     if len(seeds) > 10_000:

@@ -60,7 +60,7 @@ def code_key(package: str | Path | None = None) -> str:
     Python version.
     """
     if package is not None:
-        package = _validate.path(package, "package", exists="dir")
+        package = _validate.path(package, "package")
     if package is None:
         import shiftlab
 
@@ -192,8 +192,9 @@ def execute_notebooks(paths: Iterable[str | Path], *, jobs: int = DEFAULT_JOBS,
     """
     if isinstance(paths, str | bytes) or not isinstance(paths, Iterable):
         raise TypeError(f"paths must be a list of notebook paths, got {type(paths).__name__}")
-    paths = [_validate.path(path, "paths[k]", exists="file") for path in paths]
-    jobs = _validate.positive_int(jobs, "jobs", high=64)
+    paths = [_validate.path(path, "paths[k]") for path in paths]
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
+        raise ValueError(f"jobs must be an int >= 1 (and at most 64), got {jobs!r}")
     if timeout is not None:
         timeout = _validate.positive_int(timeout, "timeout", high=86_400)
     allow_errors = _validate.boolean(allow_errors, "allow_errors")
@@ -235,8 +236,9 @@ def execute_missing(cache, paths: Iterable[str | Path], *, jobs: int = DEFAULT_J
     and store those that ran without error; return the executions."""
     if isinstance(paths, str | bytes) or not isinstance(paths, Iterable):
         raise TypeError(f"paths must be a list of notebook paths, got {type(paths).__name__}")
-    paths = [_validate.path(path, "paths[k]", exists="file") for path in paths]
-    jobs = _validate.positive_int(jobs, "jobs", high=64)
+    paths = [_validate.path(path, "paths[k]") for path in paths]
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
+        raise ValueError(f"jobs must be an int >= 1 (and at most 64), got {jobs!r}")
     if timeout is not None:
         timeout = _validate.positive_int(timeout, "timeout", high=86_400)
     allow_errors = _validate.boolean(allow_errors, "allow_errors")

@@ -58,7 +58,8 @@ def number_grids(
     rectangle outlined in red (the image inside its padding). vmax: the value drawn white
     (default: the largest of all grids).
     """
-    _validate.mapping(grids, "grids")
+    if not _validate.mapping(grids, "grids", nonempty=False):
+        raise ValueError("grids must name at least one panel")
     if frames is not None:
         _validate.mapping(frames, "frames", nonempty=False)
     _validate.text(title, "title")
@@ -121,7 +122,8 @@ def map_grid(
     """A grid of ``(H, W)`` maps: one row per entry of ``rows`` (its name at the left), one
     column per title in ``columns``. With ``shared`` every column has one colour scale, so the
     same colour means the same value down a column."""
-    _validate.mapping(rows, "rows")
+    if not _validate.mapping(rows, "rows", nonempty=False):
+        raise ValueError("rows must name at least one row")
     _validate.sequence(columns, "columns")
     _validate.text(title, "title")
     _validate.text(cmap, "cmap")
@@ -204,7 +206,8 @@ def band_heatmaps(
     ``bands[c]`` outlines, in every map of column ``c``, the pixels at distance ``>= bands[c]``
     from the frame: where the error should be 0 (up to rounding).
     """
-    _validate.mapping(rows, "rows")
+    if not _validate.mapping(rows, "rows", nonempty=False):
+        raise ValueError("rows must name at least one row")
     _validate.sequence(columns, "columns")
     _validate.text(title, "title")
     for name, row in rows.items():
@@ -249,7 +252,9 @@ def band_explorer(
     slider value ``v``, ``band_at(v)`` the band to outline, ``title_at(v)`` the figure title.
     Returns ``(fig, update)``."""
     _validate.function(maps_at, "maps_at")
-    values = list(_validate.sequence(values, "values"))
+    values = list(_validate.sequence(values, "values", nonempty=False))
+    if not values:
+        raise ValueError("values must not be empty")
     _validate.sequence(titles, "titles")
     _validate.function(band_at, "band_at")
     _validate.function(title_at, "title_at")

@@ -86,15 +86,16 @@ def error_curves(
     "exactly 0"; ``tolerance`` draws the "exact" threshold as a dashed line.
     """
     steps = list(_validate.sequence(steps, "steps"))
-    _validate.mapping(curves, "curves")
+    if not _validate.mapping(curves, "curves", nonempty=False):
+        raise ValueError("curves must name at least one curve")
     _validate.text(xlabel, "xlabel")
     _validate.text(title, "title")
     tolerance = _validate.optional_real(tolerance, "tolerance", low=0)
     for name, values in curves.items():
         if len(_validate.reals(values, f"curves[{name!r}]")) != len(steps):
             raise ValueError(
-                f"curves[{name!r}] must have one value per entry of steps ({len(steps)}), got "
-                f"{len(values)}"
+                f"curves[{name!r}] must have one value per step ({len(steps)}, the entries of "
+                f"steps), got {len(values)}"
             )
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     markers = "osD^v"

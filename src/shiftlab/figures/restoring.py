@@ -29,7 +29,8 @@ def gain_curves(
 ) -> Figure:
     """Gains against frequency, ``{label: (ω, gain)}``, with the frequency ``limit`` that a
     downsampled grid can carry marked and the range beyond it shaded."""
-    _validate.mapping(curves, "curves")
+    if not _validate.mapping(curves, "curves", nonempty=False):
+        raise ValueError("curves must name at least one (ω, gain) pair")
     limit = _validate.optional_real(limit, "limit", low=0)
     _validate.text(title, "title")
     checked = {}
@@ -143,8 +144,9 @@ def consistency_bars(
     lowest to the highest seed and every seed is a dot; a line marks 100 %.
 
     rows: ``{variant: {column: values}}`` with ``values`` one number per seed (a tensor)."""
-    _validate.mapping(rows, "rows")
-    _validate.sequence(columns, "columns")
+    if not _validate.mapping(rows, "rows", nonempty=False) or not _validate.sequence(
+            columns, "columns", nonempty=False):
+        raise ValueError("rows and columns must not be empty")
     _validate.text(title, "title")
     for name, row in rows.items():
         _validate.mapping(row, f"rows[{name!r}]")

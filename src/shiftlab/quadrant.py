@@ -190,7 +190,11 @@ class BorderSweep:
 
     def spread(self, training: str, padding: str) -> torch.Tensor:
         """The standard deviation over the seeds at every border: ``(len(borders),)``."""
-        return self._runs(training, padding).std(dim=1)
+        runs = self._runs(training, padding)
+        if runs.shape[1] < 2:
+            raise ValueError(f"seeds must be at least 2 for a spread, the sweep has "
+                             f"{runs.shape[1]}")
+        return runs.std(dim=1)
 
     def _runs(self, training: str, padding: str) -> torch.Tensor:
         _validate.one_of(training, "training", tuple(self.accuracy))

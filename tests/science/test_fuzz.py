@@ -112,7 +112,7 @@ def _rook_runs():
 
 def _sweep():
     from shiftlab.quadrant import border_sweep, photo_patches
-    return border_sweep((0, 1), ("same",), train_patches=photo_patches(8), seeds=(0,), steps=2,
+    return border_sweep((0, 1), ("same",), train_patches=photo_patches(8), seeds=(0, 1), steps=2,
                         test_patches=photo_patches(8, split="test"))
 
 

@@ -36,9 +36,10 @@ ERROR_FLOOR = 1e-4
 
 
 def _grid(value: Any, name: str) -> torch.Tensor:
-    if isinstance(value, torch.Tensor):
-        _validate.values(_validate.image_tensor(value, name, ranks=(2,), finite=False), name)
-        value = value.detach().cpu()
+    if isinstance(value, torch.Tensor):  # counts (ints) or values (floats), read on the CPU
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must hold real numbers (ints or floats), got {value.dtype}")
+        value = _validate.values(value, name).detach().cpu()
     return _validate.image_tensor(torch.as_tensor(value).double(), name, ranks=(2,))
 
 

@@ -1008,6 +1008,9 @@ def sandbox(course: bool = True):
     def refuse(*args, **kwargs):
         raise CommandReached("a command would run here")
 
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell_before = InteractiveShell.initialized()  # glue's display formatting makes one
     with tempfile.TemporaryDirectory() as tmp:
         COURSE = _copy_course(Path(tmp)) if course else Path(tmp)
         saved = (subprocess.Popen, NotebookClient.execute, NotebookClient.async_execute,
@@ -1025,6 +1028,8 @@ def sandbox(course: bool = True):
             os.chdir(saved[3])
             COURSE = None
             plt.close("all")
+            if not shell_before and InteractiveShell.initialized():
+                InteractiveShell.clear_instance()  # the tests after this one run outside IPython
 
 
 # ------------------------------------------------------------------ the fuzzing

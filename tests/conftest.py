@@ -40,6 +40,18 @@ def no_open_figures():
 
 
 @pytest.fixture(autouse=True)
+def no_ipython_shell_left_behind():
+    """A test that creates IPython's shell (``shiftlab.book.glue`` formats its value with it)
+    removes it again, so the tests after it run outside IPython, as a script does."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    before = InteractiveShell.initialized()
+    yield
+    if not before and InteractiveShell.initialized():
+        InteractiveShell.clear_instance()
+
+
+@pytest.fixture(autouse=True)
 def fresh_exercise_session(monkeypatch):
     """Every test starts as a learner's fresh session: no exercise checked yet, and no
     ``SHIFTLAB_EXPECT`` (the variable the notebook tests set for solutions and lessons)."""

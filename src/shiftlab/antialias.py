@@ -31,6 +31,11 @@ from shiftlab import _validate
 from shiftlab.layers import pad
 
 BLUR_PADDINGS = ("circular", "same", "reflect")
+
+MAX_TAPS = 1024
+"""The largest binomial filter: ``b_k`` sums ``2^(k-1)`` in float64, which overflows past 2^1023."""
+MAX_FREQUENCIES = 2**20
+"""The most DFT samples ``frequency_response`` and ``binomial_aliasing`` take."""
 """The paddings that keep the size of the blurred map (``conv2d``'s modes of that kind)."""
 
 
@@ -47,9 +52,8 @@ def binomial_filter(size: int, dtype: torch.dtype = torch.float32) -> torch.Tens
     ``b_k[j] = C(k-1, j) / 2^(k-1)``: row ``k - 1`` of Pascal's triangle, computed by ``k - 1``
     convolutions with ``[1, 1]`` (in float64, exact in integers, then cast to ``dtype``).
     """
-    size = _validate.positive_int(size, "size")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    size = _validate.positive_int(size, "size", high=MAX_TAPS)
+    dtype = _validate.float_dtype(dtype)
     taps = torch.ones(1, dtype=torch.float64)
     pair = torch.ones(2, dtype=torch.float64)
     for _ in range(size - 1):
@@ -66,8 +70,14 @@ def binomial_kernel(size: int, dtype: torch.dtype = torch.float32) -> torch.Tens
 def _blur(x: torch.Tensor, size: int, padding: str, s: int) -> torch.Tensor:
     """``(B * x)[..., s·i, s·j]``: the blur, then every ``s``-th sample."""
     x = _validate.image_tensor(x)
+    size = _validate.positive_int(size, "size", high=MAX_TAPS)
     _validate.one_of(padding, "padding", BLUR_PADDINGS)
     height, width = x.shape[-2:]
+    if s > max(height, width):
+        raise ValueError(f"s must be at most the image size {(height, width)}, got {s}")
+    if size > 2 * max(height, width):
+        raise ValueError(f"size must be at most twice the image size {(height, width)}, "
+                         f"got {size}")
     if padding != "same" and size > min(height, width):
         raise ValueError(
             f"size must be at most the image size {(height, width)} for {padding} padding, "
@@ -119,23 +129,24 @@ def frequency_response(taps: torch.Tensor, n: int = 256) -> tuple[torch.Tensor, 
         raise TypeError(f"taps must be a floating-point torch.Tensor, got {taps!r:.60}")
     if taps.dim() != 1 or taps.numel() == 0:
         raise ValueError(f"taps must have shape (k,), got {tuple(taps.shape)}")
-    n = _validate.positive_int(n, "n")
+    _validate.finite_values(taps, "taps")
+    n = _validate.positive_int(n, "n", high=MAX_FREQUENCIES)
     if n < len(taps):
         raise ValueError(f"n must be at least the number of taps ({len(taps)}), got {n}")
     gain = torch.fft.rfft(taps.double(), n=n).abs()
-    return torch.linspace(0, torch.pi, len(gain), dtype=torch.float64), gain
+    return torch.linspace(0, torch.pi, len(gain), dtype=torch.float64, device=taps.device), gain
 
 
-def _frequencies(n: int) -> torch.Tensor:
+def _frequencies(n: int, device: torch.device | None = None) -> torch.Tensor:
     """The DFT frequencies ``ω_j = 2π j / n`` of ``n`` samples, in ``torch.fft`` order."""
-    return 2 * torch.pi * torch.fft.fftfreq(n, dtype=torch.float64)
+    return 2 * torch.pi * torch.fft.fftfreq(n, dtype=torch.float64, device=device)
 
 
-def _carried(height: int, width: int) -> torch.Tensor:
+def _carried(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
     """``(H, W)`` bool: the frequencies a stride-2 grid carries, ``|ω_y|, |ω_x| <= π/2``."""
     limit = torch.pi / 2 + 1e-9
-    return ((_frequencies(height).abs() <= limit)[:, None]
-            & (_frequencies(width).abs() <= limit)[None, :])
+    return ((_frequencies(height, device).abs() <= limit)[:, None]
+            & (_frequencies(width, device).abs() <= limit)[None, :])
 
 
 def aliased_energy(x: torch.Tensor) -> float:
@@ -146,12 +157,12 @@ def aliased_energy(x: torch.Tensor) -> float:
     all maps of ``x``: ``(H, W)`` or ``(N, C, H, W)``. Keeping every second sample folds that
     energy onto the frequencies it keeps: 0 means nothing aliases.
     """
-    x = _validate.image_tensor(x)
+    x = _validate.values(_validate.image_tensor(x), "x")
     power = torch.fft.fft2(x.double()).abs().square()
     total = power.sum()
     if total == 0:
         raise ValueError("x must not be all zeros: its energy is the denominator")
-    aliased = power[..., ~_carried(*x.shape[-2:])].sum()
+    aliased = power[..., ~_carried(*x.shape[-2:], x.device)].sum()
     return (aliased / total).item()
 
 
@@ -165,8 +176,8 @@ def binomial_aliasing(size: int, n: int) -> float:
     fraction squared. ``size = 1`` (no blur) gives ``1 - (1/2 + 1/n)²``: three quarters, less
     the frequencies at exactly ``±π/2``, which the coarse grid still carries.
     """
-    size = _validate.positive_int(size, "size")
-    n = _validate.positive_int(n, "n")
+    size = _validate.positive_int(size, "size", high=MAX_TAPS)
+    n = _validate.positive_int(n, "n", high=MAX_FREQUENCIES)
     if n % 4:
         raise ValueError(f"n must be a multiple of 4 (a stride-2 grid of even side), got {n}")
     omega = _frequencies(n)
@@ -181,5 +192,5 @@ def ideal_lowpass(x: torch.Tensor) -> torch.Tensor:
     ``aliased_energy`` is 0 up to rounding. ``(H, W)`` or ``(N, C, H, W)``, same dtype; it
     has infinitely many taps, on the torus."""
     x = _validate.image_tensor(x)
-    spectrum = torch.fft.fft2(x.double()) * _carried(*x.shape[-2:])
+    spectrum = torch.fft.fft2(x.double()) * _carried(*x.shape[-2:], x.device)
     return torch.fft.ifft2(spectrum).real.to(x.dtype)

@@ -29,13 +29,19 @@ from shiftlab.transforms import crop_shift
 Network = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
+MAX_SIDE = 4096
+"""The largest image side (and filter side) these maps are computed for."""
+MAX_TAPS = 64
+"""The largest filter side of ``tap_coverage`` (one one-hot filter per tap)."""
+
+
+def _pair(value: int | tuple[int, int], name: str, high: int = MAX_SIDE) -> tuple[int, int]:
     if isinstance(value, tuple | list):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return (_validate.positive_int(value[0], f"{name}[0]"),
-                _validate.positive_int(value[1], f"{name}[1]"))
-    side = _validate.positive_int(value, name)
+        return (_validate.positive_int(value[0], f"{name}[0]", high=high),
+                _validate.positive_int(value[1], f"{name}[1]", high=high))
+    side = _validate.positive_int(value, name, high=high)
     return side, side
 
 
@@ -82,7 +88,7 @@ def tap_coverage(
     of each tap, summed over the output.
     """
     size = _pair(size, "size")
-    k_h, k_w = _pair(kernel_size, "kernel_size")
+    k_h, k_w = _pair(kernel_size, "kernel_size", MAX_TAPS)
     output_size(size, (k_h, k_w), padding)
     x = _impulse(size, pixel, torch.float64)
     one_hot = torch.eye(k_h * k_w, dtype=torch.float64).reshape(k_h * k_w, 1, k_h, k_w)
@@ -114,10 +120,8 @@ def receptive_field(depth: int, kernel_size: int) -> tuple[int, int]:
     it extends on each side of the pixel (odd ``k``; an even filter reaches one pixel more on
     one side).
     """
-    depth = _validate.integer(depth, "depth")
-    if depth < 0:
-        raise ValueError(f"depth must be >= 0, got {depth}")
-    k = _validate.positive_int(kernel_size, "kernel_size")
+    depth = _validate.non_negative_int(depth, "depth", high=10**6)
+    k = _validate.positive_int(kernel_size, "kernel_size", high=10**6)
     return 1 + depth * (k - 1), depth * ((k - 1) // 2)
 
 
@@ -130,7 +134,7 @@ def influence_mask(f: Network, x: torch.Tensor, at: tuple[int, int]) -> torch.Te
     on a set of weights of probability 0. One backward pass.
     """
     _validate.function(f, "f")
-    x = _validate.image_tensor(x, ranks=(4,)).detach().clone().requires_grad_(True)
+    x = _validate.input_of(f, x, "x").detach().clone().requires_grad_(True)
     i, j = _validate.offset(at, "at")
     y = f(x)
     if not isinstance(y, torch.Tensor) or y.dim() != 4:
@@ -138,7 +142,7 @@ def influence_mask(f: Network, x: torch.Tensor, at: tuple[int, int]) -> torch.Te
     if not (0 <= i < y.shape[-2] and 0 <= j < y.shape[-1]):
         raise ValueError(f"at must lie in the output of size {tuple(y.shape[-2:])}, got {(i, j)}")
     weights = torch.randn(y.shape[1], generator=torch.Generator().manual_seed(0),
-                          dtype=y.dtype)
+                          dtype=y.dtype).to(y.device)
     (grad,) = torch.autograd.grad((y[:, :, i, j] * weights).sum(), x)
     return (grad != 0).any(dim=(0, 1))
 
@@ -160,16 +164,17 @@ def band_width(error: torch.Tensor, tol: float | torch.Tensor = 0.0) -> int:
     map is within ``tol``; ``w`` when the error reaches ``w`` rings in from the frame and no
     further.
     """
-    error = _validate.image_tensor(error, "error", ranks=(2,))
+    error = _validate.values(_validate.image_tensor(error, "error", ranks=(2,)), "error")
     if isinstance(tol, torch.Tensor):
-        if tol.shape != error.shape or not tol.is_floating_point():
+        if tol.shape != error.shape or not tol.is_floating_point() or tol.device != error.device:
             raise ValueError(
                 f"tol must be a number or a float map of the shape of error, {tuple(error.shape)}"
-                f", got a {tol.dtype} tensor of shape {tuple(tol.shape)}"
+                f", got a {tol.dtype} tensor of shape {tuple(tol.shape)} on {tol.device}"
             )
+        _validate.finite_values(tol, "tol")
     else:
         tol = _validate.non_negative_float(tol, "tol")
-    wrong = distance_to_frame(tuple(error.shape))[error.abs() > tol]
+    wrong = distance_to_frame(tuple(error.shape)).to(error.device)[error.abs() > tol]
     return int(wrong.max()) + 1 if wrong.numel() else 0
 
 
@@ -186,10 +191,15 @@ def camera_error_map(
     as ``margin - |t|`` exceeds the reach of ``f`` (so the scene's own border stays out of view).
     """
     _validate.function(f, "f")
-    scene = _validate.image_tensor(scene, "scene", ranks=(4,))
+    scene = _validate.input_of(f, scene, "scene")
     with torch.no_grad():
         moved_view = f(crop_shift(scene, t, margin))
-        view_of_output = crop_shift(f(scene), t, margin)
+        output = f(scene)
+        if not isinstance(output, torch.Tensor) or output.dim() != 4 or \
+                not isinstance(moved_view, torch.Tensor):
+            raise ValueError(f"f must return an (N, O, H', W') tensor, got "
+                             f"{getattr(output, 'shape', type(output).__name__)}")
+        view_of_output = crop_shift(output, t, margin)
     if moved_view.shape != view_of_output.shape:
         raise ValueError(
             f"f(C_t s) has shape {tuple(moved_view.shape)} but C_t f(s) has shape "

@@ -25,7 +25,7 @@ import torch
 from shiftlab import _validate
 from shiftlab.data import GLYPHS
 from shiftlab.restoring import DownsamplingConfig, DownsamplingNet
-from shiftlab.training import Runs, train_runs
+from shiftlab.training import Recipe, Runs, train_runs
 
 SHIFT_KINDS = ("circular", "crop")
 
@@ -63,13 +63,14 @@ PAPERS = {
 def shift_each(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     """Shift image ``n`` circularly by ``shifts[n] = (dy, dx)``: ``(N, C, H, W)`` -> same shape."""
     x = _validate.image_tensor(x, ranks=(4,))
-    shifts = _shift_table(shifts, len(x))
+    shifts = _shift_table(shifts, len(x), x.device, "x")
     height, width = x.shape[-2:]
+    device = x.device
     # (T_t x)[i, j] = x[(i - dy) mod H, (j - dx) mod W], one t per image
-    rows = (torch.arange(height) - shifts[:, :1]) % height  # (N, H)
-    columns = (torch.arange(width) - shifts[:, 1:]) % width  # (N, W)
-    samples = torch.arange(len(x))[:, None, None, None]
-    channels = torch.arange(x.shape[1])[None, :, None, None]
+    rows = (torch.arange(height, device=device) - shifts[:, :1]) % height  # (N, H)
+    columns = (torch.arange(width, device=device) - shifts[:, 1:]) % width  # (N, W)
+    samples = torch.arange(len(x), device=device)[:, None, None, None]
+    channels = torch.arange(x.shape[1], device=device)[None, :, None, None]
     return x[samples, channels, rows[:, None, :, None], columns[:, None, None, :]]
 
 
@@ -79,7 +80,7 @@ def crop_each(scenes: torch.Tensor, shifts: torch.Tensor, margin: int) -> torch.
     View ``n`` is ``crop_shift(scenes[n], shifts[n], margin)``: ``x[m + i - dy, m + j - dx]``.
     """
     scenes = _validate.image_tensor(scenes, "scenes", ranks=(4,))
-    shifts = _shift_table(shifts, len(scenes))
+    shifts = _shift_table(shifts, len(scenes), scenes.device, "scenes")
     margin = _validate.integer(margin, "margin")
     height, width = scenes.shape[-2] - 2 * margin, scenes.shape[-1] - 2 * margin
     if margin < 0 or min(height, width) < 1:
@@ -87,22 +88,26 @@ def crop_each(scenes: torch.Tensor, shifts: torch.Tensor, margin: int) -> torch.
             f"margin must satisfy 0 <= margin < min(H, W) / 2 for scenes of shape "
             f"{tuple(scenes.shape)}, got {margin}"
         )
-    if shifts.abs().max() > margin:
+    if _validate.readable(shifts) and shifts.abs().max() > margin:
         raise ValueError(f"shifts must satisfy |dy|, |dx| <= margin = {margin}")
-    rows = margin - shifts[:, :1] + torch.arange(height)  # (N, H - 2m)
-    columns = margin - shifts[:, 1:] + torch.arange(width)
-    samples = torch.arange(len(scenes))[:, None, None, None]
-    channels = torch.arange(scenes.shape[1])[None, :, None, None]
+    device = scenes.device
+    rows = margin - shifts[:, :1] + torch.arange(height, device=device)  # (N, H - 2m)
+    columns = margin - shifts[:, 1:] + torch.arange(width, device=device)
+    samples = torch.arange(len(scenes), device=device)[:, None, None, None]
+    channels = torch.arange(scenes.shape[1], device=device)[None, :, None, None]
     return scenes[samples, channels, rows[:, None, :, None], columns[:, None, None, :]]
 
 
-def _shift_table(shifts: object, n: int) -> torch.Tensor:
+def _shift_table(shifts: object, n: int, device: torch.device, images: str) -> torch.Tensor:
     if not isinstance(shifts, torch.Tensor) or shifts.dtype != torch.long:
         raise TypeError(f"shifts must be a torch.long tensor of shape ({n}, 2), got {shifts!r:.60}")
     if shifts.shape != (n, 2):
         raise ValueError(
             f"shifts must have shape ({n}, 2), one (dy, dx) per image, got {tuple(shifts.shape)}"
         )
+    if shifts.device != device:
+        raise ValueError(f"shifts must be on the device of {images}, {device}, got "
+                         f"{shifts.device}")
     return shifts
 
 
@@ -126,24 +131,33 @@ def consistency(
     ``(R,)`` float64 tensor: every network sees the same shifts.
     """
     _validate.function(model, "model")
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.values(_validate.input_of(model, images, "images"), "images")
     _validate.one_of(kind, "kind", SHIFT_KINDS)
-    pairs = _validate.positive_int(pairs, "pairs")
+    margin = _validate.non_negative_int(margin, "margin")
+    pairs = _validate.positive_int(pairs, "pairs", high=10_000)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
-    n = len(images)
+    n, device = len(images), images.device
     if kind == "circular":
+        if margin != 0:
+            raise ValueError(f"margin must be 0 for circular shifts (it is the crop's), got "
+                             f"{margin}")
         sizes = torch.tensor(images.shape[-2:])
 
         def view(shifts: torch.Tensor) -> torch.Tensor:
-            return shift_each(images, shifts)
+            return shift_each(images, shifts.to(device))
 
         def draw() -> torch.Tensor:
             return (torch.rand(n, 2, generator=generator) * sizes).long()
     else:
-        margin = _validate.integer(margin, "margin")
+        if margin < 1:
+            raise ValueError("margin must be >= 1 for kind='crop': with margin 0 the views "
+                             f"cannot move and every pair agrees, got {margin}")
+        if 2 * margin >= min(images.shape[-2:]):
+            raise ValueError(f"margin must satisfy 2 * margin < min(H, W) for scenes of shape "
+                             f"{tuple(images.shape)}, got {margin}")
 
         def view(shifts: torch.Tensor) -> torch.Tensor:
-            return crop_each(images, shifts, margin)
+            return crop_each(images, shifts.to(device), margin)
 
         def draw() -> torch.Tensor:
             return torch.randint(-margin, margin + 1, (n, 2), generator=generator)
@@ -151,6 +165,12 @@ def consistency(
     agree: torch.Tensor | float = 0.0
     for _ in range(pairs):
         first, second = model(view(draw())), model(view(draw()))
+        for scores in (first, second):
+            if not isinstance(scores, torch.Tensor) or scores.dim() not in (2, 3) or \
+                    scores.shape[-2] != n:
+                raise ValueError(f"model must return class scores (N, K) or (R, N, K) with "
+                                 f"N = {n}, got {getattr(scores, 'shape', type(scores).__name__)}")
+            _validate.finite_values(scores, "model(images) (the class scores)")
         agree = agree + (first.argmax(dim=-1) == second.argmax(dim=-1)).double().sum(dim=-1)
     fraction = agree / (n * pairs)
     return fraction.item() if fraction.dim() == 0 else fraction
@@ -172,7 +192,7 @@ def glyph_scenes(
     view ``crop_shift(scene, t, m)`` with ``|dy|, |dx| <= m`` shows it whole.
     """
     n = _validate.positive_int(n, "n")
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=4096)
     margin = _validate.integer(margin, "margin")
     if margin < 0 or size < 2 * margin + 3:
         raise ValueError(
@@ -180,8 +200,10 @@ def glyph_scenes(
             f"fits in every view, got margin = {margin} for size = {size}"
         )
     noise = _validate.non_negative_float(noise, "noise")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    dtype = _validate.float_dtype(dtype)
+    if n * (size + 2 * margin) ** 2 > 2**26:
+        raise ValueError(f"n must keep the scenes at most {2**26} pixels in all, got n = {n} "
+                         f"scenes of side {size + 2 * margin}")
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     side = size + 2 * margin
     labels = torch.randint(0, len(GLYPHS), (n,), generator=generator)
@@ -220,13 +242,34 @@ def consistency_table(
     ``COLUMNS``. Every network of one seed starts from the same weights where the shapes agree
     and sees the same shifts. Returns ``(rows, trained runs)``.
     """
+    if not isinstance(variants, Mapping):
+        raise TypeError(f"variants must be a mapping {{name: DownsamplingConfig}}, got "
+                        f"{type(variants).__name__}")
     if not variants:
         raise ValueError("variants must name at least one DownsamplingConfig")
     for name, config in variants.items():
         if not isinstance(config, DownsamplingConfig):
             raise TypeError(f"variants[{name!r}] must be a DownsamplingConfig, got {config!r}")
-    images, labels = train_set
-    test_images, test_labels = test_set
+    images, labels = _labelled(train_set, "train_set")
+    test_images, test_labels = _labelled(test_set, "test_set")
+    # everything checked before any network is trained
+    scenes = _validate.image_tensor(scenes, "scenes", ranks=(4,))
+    if scenes.dtype != test_images.dtype or scenes.device != test_images.device:
+        raise TypeError(f"scenes must have the dtype and device of the test images, "
+                        f"{test_images.dtype} on {test_images.device}, got {scenes.dtype} on "
+                        f"{scenes.device}")
+    margin = _validate.positive_int(margin, "margin")
+    if 2 * margin >= min(scenes.shape[-2:]):
+        raise ValueError(f"margin must satisfy 2 * margin < min(H, W) for scenes of shape "
+                         f"{tuple(scenes.shape)}, got {margin}")
+    if scenes.shape[-2] - 2 * margin != test_images.shape[-2] or \
+            scenes.shape[-1] - 2 * margin != test_images.shape[-1] or \
+            scenes.shape[1] != test_images.shape[1]:
+        raise ValueError(f"scenes less the margin must have the shape of the test images, "
+                         f"{tuple(test_images.shape[1:])}, got scenes {tuple(scenes.shape[1:])} "
+                         f"with margin {margin}")
+    Recipe(epochs, lr, batch_size, "adam")
+    pairs = _validate.positive_int(pairs, "pairs", high=10_000)
     rows: dict[str, dict[str, torch.Tensor]] = {}
     trained: dict[str, Runs] = {}
     for name, config in variants.items():
@@ -243,6 +286,18 @@ def consistency_table(
         }
         trained[name] = runs
     return rows, trained
+
+
+def _labelled(pair: object, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        raise TypeError(f"{name} must be a pair (images, labels), got {type(pair).__name__}")
+    images, labels = pair
+    _validate.image_tensor(images, f"{name}[0] (images)", ranks=(4,))
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long or \
+            labels.shape != (len(images),):
+        raise TypeError(f"{name}[1] (labels) must be a torch.long tensor of shape "
+                        f"({len(images)},), got {labels!r:.60}")
+    return images, labels
 
 
 def _median_split(runs: Runs, images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -52,6 +52,10 @@ from shiftlab.layers import image_and_filter
 from shiftlab.metrics import unit_roundoff
 
 _RANKS = (2, 3, 4)
+MAX_ZOOM = 64
+"""The largest zoom factor: each pixel becomes at most a 64 x 64 block."""
+MAX_ZOOMED = 2**26
+"""The most values a zoomed image may have (256 MB in float32)."""
 
 
 def rotate90(x: torch.Tensor, k: int = 1) -> torch.Tensor:
@@ -71,7 +75,10 @@ def zoom(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
     x: ``(..., H, W)`` with 2 to 4 axes; returns ``(..., sH, sW)``.
     """
     x = _validate.image_tensor(x, ranks=_RANKS)
-    factor = _validate.positive_int(factor, "factor")
+    factor = _validate.positive_int(factor, "factor", high=MAX_ZOOM)
+    if x.numel() * factor**2 > MAX_ZOOMED:
+        raise ValueError(f"factor must keep the zoomed image at most {MAX_ZOOMED} values "
+                         f"(x has {x.numel()}), got {factor}")
     return x.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
 
 
@@ -119,7 +126,7 @@ class Zoom:
     factor: int = 2
 
     def __post_init__(self) -> None:
-        _validate.positive_int(self.factor, "factor")
+        _validate.positive_int(self.factor, "factor", high=MAX_ZOOM)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return zoom(x, self.factor)
@@ -142,7 +149,7 @@ def fft_conv2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         raise ValueError(
             f"weight must fit in the image {(height, width)}, got a {k_h}x{k_w} kernel"
         )
-    kernel = torch.zeros(*weight.shape[:2], height, width, dtype=x.dtype)
+    kernel = torch.zeros(*weight.shape[:2], height, width, dtype=x.dtype, device=x.device)
     kernel[..., :k_h, :k_w] = weight
     kernel = torch.roll(kernel, shifts=(-((k_h - 1) // 2), -((k_w - 1) // 2)), dims=(-2, -1))
     spectrum = torch.einsum(
@@ -176,7 +183,7 @@ def fft_equivariance_bound(x: torch.Tensor, weight: torch.Tensor) -> torch.Tenso
     u = unit_roundoff(x.dtype)
     eta = u + 4 * u / (1 - 4 * u) * (2**0.5 + u)
     per_side = 2 * eta * math.log2(height * width) + (x.shape[1] + 3) * u
-    kernel = torch.zeros(*weight.shape[:2], height, width, dtype=x.dtype)
+    kernel = torch.zeros(*weight.shape[:2], height, width, dtype=x.dtype, device=x.device)
     kernel[..., :k_h, :k_w] = weight
     spectrum_max = torch.fft.fft2(kernel).abs().amax(dim=(-2, -1))  # (O, C)
     image_norms = torch.linalg.vector_norm(x, dim=(-2, -1))  # (N, C)

@@ -33,13 +33,29 @@ from PIL import Image
 
 from shiftlab import _validate
 
+MAX_SIDE = 4096
+"""The largest side of a generated image."""
+MAX_VALUES = 2**26
+"""The most values a generated batch may hold (256 MB in float32)."""
+
+
+def _count(name: str, *sizes: int) -> None:
+    """Refuse a batch of more than ``MAX_VALUES`` values before drawing it."""
+    total = 1
+    for size in sizes:
+        total *= size
+    if total > MAX_VALUES:
+        raise ValueError(f"{name} asks for {total} values, more than {MAX_VALUES}: ask for fewer "
+                         "or smaller images")
+
 
 def sample_image(size: int = 64, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A natural photograph (Grace Hopper, shipped with matplotlib) as a ``(size, size)`` image.
 
     Grayscale, the central square cropped, resized with anti-aliasing, values in ``[0, 1]``.
     """
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=MAX_SIDE)
+    dtype = _validate.float_dtype(dtype)
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file, Image.open(file) as jpeg:
         rgb = np.asarray(jpeg)  # what matplotlib's imread returns for a JPEG
     gray = torch.from_numpy(np.asarray(rgb, dtype=np.float64).mean(axis=-1) / 255.0)
@@ -63,6 +79,8 @@ def gaussian_images(
     n = _validate.positive_int(n, "n")
     channels = _validate.positive_int(channels, "channels")
     height, width = _size(size)
+    dtype = _validate.float_dtype(dtype)
+    _count("n x channels x H x W", n, channels, height, width)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     return torch.randn(n, channels, height, width, generator=generator, dtype=dtype)
 
@@ -89,9 +107,9 @@ def integer_images(
     low, high = _validate.integer(low, "low"), _validate.integer(high, "high")
     if low > high:
         raise ValueError(f"low must be at most high, got low = {low} and high = {high}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    dtype = _validate.float_dtype(dtype)
     height, width = _size(size)
+    _count("n x channels x H x W", n, channels, height, width)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     values = torch.randint(low, high + 1, (n, channels, height, width), generator=generator)
     return values.to(dtype)
@@ -109,9 +127,11 @@ def random_kernel(
     shape = (
         _validate.positive_int(out_channels, "out_channels"),
         _validate.positive_int(in_channels, "in_channels"),
-        _validate.positive_int(size, "size"),
+        _validate.positive_int(size, "size", high=MAX_SIDE),
         size,
     )
+    dtype = _validate.float_dtype(dtype)
+    _count("out_channels x in_channels x size x size", *shape)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     return torch.randn(*shape, generator=generator, dtype=dtype)
 
@@ -126,7 +146,8 @@ def random_conv_cases(
     values, and a shift ``t = (dy, dx)`` as large as the image: x ``(N, C, H, W)``,
     w ``(O, C, k_h, k_w)``.
     """
-    n = _validate.positive_int(n, "n")
+    n = _validate.positive_int(n, "n", high=100_000)
+    dtype = _validate.float_dtype(dtype)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     cases = []
     for _ in range(n):
@@ -146,9 +167,9 @@ def _size(size: int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(size, tuple | list):
         if len(size) != 2:
             raise ValueError(f"size must be an int or a pair (H, W), got {size!r}")
-        height = _validate.positive_int(size[0], "size[0]")
-        return height, _validate.positive_int(size[1], "size[1]")
-    side = _validate.positive_int(size, "size")
+        height = _validate.positive_int(size[0], "size[0]", high=MAX_SIDE)
+        return height, _validate.positive_int(size[1], "size[1]", high=MAX_SIDE)
+    side = _validate.positive_int(size, "size", high=MAX_SIDE)
     return side, side
 
 
@@ -178,14 +199,13 @@ def glyph_images(
     Gaussian noise.
     """
     n = _validate.positive_int(n, "n")
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=MAX_SIDE)
+    _count("n x size x size", n, size, size)
     if size < 3:
         raise ValueError(f"size must be at least 3, the size of a glyph, got {size}")
     noise = _validate.non_negative_float(noise, "noise")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
-    if not isinstance(wrap, bool):
-        raise TypeError(f"wrap must be a bool, got {wrap!r}")
+    dtype = _validate.float_dtype(dtype)
+    wrap = _validate.boolean(wrap, "wrap")
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     labels = torch.randint(0, len(CLASSES), (n,), generator=generator)
     corners = torch.randint(0, size if wrap else size - 2, (n, 2), generator=generator)

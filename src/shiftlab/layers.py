@@ -49,7 +49,14 @@ def conv2d(
 
 def pad(x: torch.Tensor, kernel_size: tuple[int, int], padding: str) -> torch.Tensor:
     """Pad ``x`` of shape ``(N, C, H, W)`` as ``conv2d`` does for a ``kernel_size`` filter."""
-    k_h, k_w = kernel_size
+    x = _validate.image_tensor(x, ranks=(4,), finite=False)
+    k_h, k_w = _validate.offset(kernel_size, "kernel_size")
+    if k_h < 1 or k_w < 1:
+        raise ValueError(f"kernel_size must be a pair of ints >= 1, got {kernel_size!r}")
+    _validate.one_of(padding, "padding", PADDINGS)
+    if padding in ("same", "full") and max(k_h, k_w) > 2 * max(x.shape[-2:]) + 1:
+        raise ValueError(f"kernel_size must be at most twice the image size plus one, "
+                         f"{2 * max(x.shape[-2:]) + 1}, for {padding} padding, got {kernel_size!r}")
     if padding == "valid":
         return x
     if padding == "full":
@@ -104,6 +111,7 @@ def edge_kernel(direction: str = "vertical", dtype: torch.dtype = torch.float32)
     Built as an outer product of a derivative ``[-1, 0, 1]`` and a smoothing ``[1, 2, 1]``.
     """
     _validate.one_of(direction, "direction", ("vertical", "horizontal"))
+    dtype = _validate.float_dtype(dtype)
     derivative = torch.tensor([-1.0, 0.0, 1.0], dtype=dtype)
     smoothing = torch.tensor([1.0, 2.0, 1.0], dtype=dtype)
     if direction == "vertical":
@@ -121,6 +129,8 @@ def image_and_filter(
     """
     x = _validate.image_tensor(x)
     weight = _validate.image_tensor(weight, "weight", ranks=(x.dim(),))
+    if weight.device != x.device:
+        raise ValueError(f"weight must be on the device of x ({x.device}), got {weight.device}")
     if weight.dtype != x.dtype:
         raise TypeError(f"weight must have the dtype of x ({x.dtype}), got {weight.dtype}")
     single = x.dim() == 2

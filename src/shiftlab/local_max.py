@@ -51,7 +51,7 @@ def local_max_map(x: torch.Tensor) -> torch.Tensor:
 
 def difference_filters(dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The 8 filters ``x_n - x_c``, one per neighbour n of the centre c: ``(8, 1, 3, 3)``."""
-    filters = torch.zeros(len(NEIGHBOURS), 1, 3, 3, dtype=dtype)
+    filters = torch.zeros(len(NEIGHBOURS), 1, 3, 3, dtype=_validate.float_dtype(dtype))
     for n, (a, b) in enumerate(NEIGHBOURS):
         filters[n, 0, a, b] = 1
         filters[n, 0, 1, 1] = -1
@@ -68,8 +68,9 @@ def hand_built_detector(x: torch.Tensor) -> torch.Tensor:
     x = _validate.image_tensor(x, ranks=(4,))
     if x.shape[1] != 1:
         raise ValueError(f"x must have one channel, got shape {tuple(x.shape)}")
-    hidden = torch.relu(conv2d(x, difference_filters(x.dtype), padding="circular"))
-    ones = torch.ones(1, len(NEIGHBOURS), 1, 1, dtype=x.dtype)
+    filters = difference_filters(x.dtype).to(x.device)
+    hidden = torch.relu(conv2d(x, filters, padding="circular"))
+    ones = torch.ones(1, len(NEIGHBOURS), 1, 1, dtype=x.dtype, device=x.device)
     return conv2d(hidden, ones, padding="circular") == 0
 
 
@@ -85,8 +86,8 @@ class LocalMaxNet(nn.Module):
 
     def __init__(self, hidden: int = 16, *, seed: int = 0, copies: int = 1) -> None:
         super().__init__()
-        self.hidden = _validate.positive_int(hidden, "hidden")
-        self.copies = _validate.positive_int(copies, "copies")
+        self.hidden = _validate.positive_int(hidden, "hidden", high=4096)
+        self.copies = _validate.positive_int(copies, "copies", high=1024)
         seed = _validate.integer(seed, "seed")
         first, second = [], []
         for k in range(self.copies):
@@ -99,6 +100,7 @@ class LocalMaxNet(nn.Module):
         self.b2 = nn.Parameter(torch.zeros(self.copies))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _validate.network_input(x, self)
         hidden = torch.relu(conv2d(x, self.w1, padding="circular") + self.b1[:, None, None])
         hidden = hidden.unflatten(1, (self.copies, self.hidden))  # (N, copies, hidden, H, W)
         return torch.einsum("nkchw,kc->nkhw", hidden, self.w2) + self.b2[:, None, None]
@@ -115,11 +117,18 @@ def train_detector(
     sum of their mean losses, so each gets the gradient it would get alone (Adam treats every
     weight on its own). Returns the loss per step, per detector (the mean over the K).
     """
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    net = _validate.module(net, "net")
+    images = _validate.network_input(images, net, "images")
     if not isinstance(targets, torch.Tensor) or targets.shape != images.shape:
         raise ValueError(f"targets must be a tensor of shape {tuple(images.shape)}, like images")
-    steps = _validate.positive_int(steps, "steps")
-    lr = _validate.non_negative_float(lr, "lr")
+    if targets.is_complex():
+        raise TypeError(f"targets must be a bool or real map (1 at a local maximum), got "
+                        f"{targets.dtype}")
+    if targets.device != images.device:
+        raise ValueError(f"targets must be on the device of images, {images.device}, got "
+                         f"{targets.device}")
+    steps = _validate.positive_int(steps, "steps", high=100_000)
+    lr = _validate.positive_float(lr, "lr")
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     labels = targets.to(images.dtype)
     history = []
@@ -141,14 +150,21 @@ def detector_scores(logits: torch.Tensor, truth: torch.Tensor) -> dict[str, torc
     logits: ``(N, K, H, W)`` from ``K`` detectors; truth: the bool map ``(N, 1, H, W)``.
     Returns ``{"accuracy": (K,), "recall": (K,)}``; a pixel is found where its logit is > 0.
     """
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 4:
-        raise ValueError(f"logits must be an (N, K, H, W) tensor, got {logits!r:.60}")
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"logits must be an (N, K, H, W) tensor, got {type(logits).__name__}")
+    logits = _validate.image_tensor(logits, "logits", ranks=(4,))
     if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool or (
             truth.shape != (len(logits), 1, *logits.shape[2:])):
         raise ValueError(
             f"truth must be a bool tensor of shape {(len(logits), 1, *logits.shape[2:])}, got "
             f"{truth!r:.60}"
         )
+    if truth.device != logits.device:
+        raise ValueError(f"truth must be on the device of logits, {logits.device}, got "
+                         f"{truth.device}")
+    if _validate.readable(truth) and not bool(truth.any()):
+        raise ValueError("truth must mark at least one maximum (the recall's denominator), got "
+                         "none")
     found = logits > 0
     accuracy = (found == truth).double().mean(dim=(0, 2, 3))
     recall = (found & truth).double().sum(dim=(0, 2, 3)) / truth.double().sum()
@@ -159,7 +175,7 @@ def centred_windows(n: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tenso
     """``n`` random 3 x 3 windows ``(n, 1, 3, 3)`` and labels ``(n,)``: 1 if the centre is the
     maximum, else 0; even-numbered windows are positive (their maximum moved to the centre),
     odd-numbered ones negative (moved off the centre, if it was there)."""
-    n = _validate.positive_int(n, "n")
+    n = _validate.positive_int(n, "n", high=100_000)  # one Python step per window
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     flat = torch.randn(n, 9, generator=generator)
     off_centre = torch.randint(0, 8, (n,), generator=generator)
@@ -200,7 +216,9 @@ class WindowNet(nn.Module):
     def __init__(self, channels: tuple[int, int] = (128, 64), *, head: str = "flatten",
                  seed: int = 0) -> None:
         super().__init__()
-        c_1, c_2 = (_validate.positive_int(c, "channels") for c in channels)
+        if not isinstance(channels, tuple | list) or len(channels) != 2:
+            raise TypeError(f"channels must be a pair of ints (c_1, c_2), got {channels!r}")
+        c_1, c_2 = (_validate.positive_int(c, "channels", high=1024) for c in channels)
         self.head_kind = _validate.one_of(head, "head", WINDOW_HEADS)
         generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
         self.padding = "circular" if head == "invariant" else "same"
@@ -218,7 +236,7 @@ class WindowNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map before the head, ``(N, c_2, 3, 3)``."""
-        x = _validate.image_tensor(x, ranks=(4,))
+        x = _validate.network_input(x, self)
         if x.shape[1:] != (1, 3, 3):
             raise ValueError(f"x must have shape (N, 1, 3, 3), got {tuple(x.shape)}")
         h = torch.relu(conv2d(x, self.w1, padding=self.padding) + self.b1[:, None, None])

@@ -45,8 +45,7 @@ def unit_roundoff(dtype: torch.dtype) -> float:
 
     float32: 6.0e-8, float64: 1.1e-16.
     """
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    dtype = _validate.float_dtype(dtype)
     return torch.finfo(dtype).eps / 2
 
 
@@ -69,6 +68,7 @@ def exact_tolerance(dtype: torch.dtype, terms: int = EXACT_TERMS) -> float:
     float64 1.4e-14. A law that is broken (a misplaced pixel, a lost border) misses by far more.
     Where terms cancel, or sums are longer, compute the bound with ``equivariance_bound``.
     """
+    dtype = _validate.float_dtype(dtype)
     terms = _validate.positive_int(terms, "terms")
     return 2 * _gamma(terms, dtype)
 
@@ -84,7 +84,8 @@ def rounding_bound(magnitude: torch.Tensor, terms: int) -> torch.Tensor:
     """
     if not isinstance(magnitude, torch.Tensor) or not magnitude.is_floating_point():
         raise TypeError(f"magnitude must be a floating-point torch.Tensor, got {magnitude!r:.60}")
-    if bool((magnitude < 0).any()) or not bool(torch.isfinite(magnitude).all()):
+    if _validate.readable(magnitude) and (
+            bool((magnitude < 0).any()) or not bool(torch.isfinite(magnitude).all())):
         raise ValueError("magnitude must be finite and non-negative (a sum of absolute values)")
     terms = _validate.positive_int(terms, "terms")
     return _gamma(terms, magnitude.dtype) * magnitude
@@ -100,11 +101,15 @@ def sequential_sum(values: torch.Tensor, order: torch.Tensor | None = None) -> t
     if values.dim() != 2 or values.shape[1] == 0:
         raise ValueError(f"values must have shape (N, n) with n >= 1, got {tuple(values.shape)}")
     n = values.shape[1]
+    if n > 100_000:
+        raise ValueError(f"values must have at most 100000 columns (one addition each, in "
+                         f"Python), got {n}")
     if order is None:
         order = torch.arange(n)
-    elif not isinstance(order, torch.Tensor) or sorted(order.tolist()) != list(range(n)):
+    elif not isinstance(order, torch.Tensor) or order.is_floating_point() or order.is_complex() \
+            or order.dtype == torch.bool or sorted(order.tolist()) != list(range(n)):
         raise ValueError(f"order must be a permutation of 0 ... {n - 1}, got {order!r:.60}")
-    total = torch.zeros(len(values), dtype=values.dtype)
+    total = torch.zeros(len(values), dtype=values.dtype, device=values.device)
     for column in order.tolist():
         total = total + values[:, column]
     return total
@@ -140,6 +145,9 @@ def relative_error(a: torch.Tensor, b: torch.Tensor, *, batched: bool) -> torch.
             raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
         if not value.is_floating_point():
             raise TypeError(f"{name} must have a floating-point dtype, got {value.dtype}")
+    batched = _validate.boolean(batched, "batched")
+    if a.device != b.device:
+        raise ValueError(f"a and b must be on one device, got {a.device} and {b.device}")
     if a.shape != b.shape:
         raise ValueError(
             f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
@@ -285,10 +293,15 @@ def fraction_exact(errors: torch.Tensor, tol: float | torch.Tensor | None = None
         raise TypeError(f"errors must have a floating-point dtype, got {errors.dtype}")
     if errors.numel() == 0:
         raise ValueError("errors must not be empty")
+    _validate.values(errors, "errors")
+    if bool(torch.isnan(errors).any()):
+        raise ValueError(f"errors must not be NaN (a NaN is neither exact nor not), got "
+                         f"{int(torch.isnan(errors).sum())} NaN among {errors.numel()}")
     if tol is None:
         tol = exact_tolerance(errors.dtype)
     elif isinstance(tol, torch.Tensor):
-        if tol.shape != errors.shape or not tol.is_floating_point() or bool((tol < 0).any()):
+        if tol.shape != errors.shape or not tol.is_floating_point() or tol.device != \
+                errors.device or bool((tol < 0).any()) or bool(torch.isnan(tol).any()):
             raise ValueError(
                 f"tol must be a number or a non-negative float tensor of the shape of errors, "
                 f"{tuple(errors.shape)}, got {_describe(tol)}"
@@ -318,11 +331,21 @@ def symmetry_table(
     every sum exact (small integers). Also the largest invariance and equivariance error. The
     equivariance entries are ``None`` where the output has no spatial axes to shift.
     """
+    if not isinstance(functions, Mapping):
+        raise TypeError(f"functions must be a mapping {{name: function}}, got "
+                        f"{type(functions).__name__}")
     if not functions:
         raise ValueError("functions must name at least one function")
+    if isinstance(transforms, str) or not isinstance(transforms, Sequence):
+        raise TypeError(f"transforms must be a sequence of transformations, got "
+                        f"{type(transforms).__name__}")
     if not transforms:
         raise ValueError("transforms must not be empty")
-    x = _validate.image_tensor(x)
+    for name, f in functions.items():
+        _validate.function(f, f"functions[{name!r}]")
+    for i, g in enumerate(transforms):
+        _validate.function(g, f"transforms[{i}]")
+    x = _validate.values(_validate.image_tensor(x), "x")
     tol = exact_tolerance(x.dtype) if tol is None else _validate.non_negative_float(tol, "tol")
     table: dict[str, dict[str, float | None]] = {}
     for name, f in functions.items():
@@ -355,13 +378,17 @@ def prediction_agreement(
     the fraction of predictions a transformation changes.
     """
     _validate.function(f, "f")
-    x = _validate.image_tensor(x, ranks=(4,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(4,)), "x")
     _validate.function(g, "g")
     _validate.function(h, "h")
     with torch.no_grad():
         first, second = f(g(x)), f(h(x))
-    if first.dim() != 2 or first.shape != second.shape or len(first) != len(x):
+    if not isinstance(first, torch.Tensor) or not isinstance(second, torch.Tensor) or \
+            first.dim() != 2 or first.shape != second.shape or len(first) != len(x):
         raise ValueError(
             f"f must return class scores of shape (N, K) = ({len(x)}, K), got {_describe(first)}"
         )
+    if not (bool(torch.isfinite(first).all()) and bool(torch.isfinite(second).all())):
+        raise ValueError("f must return finite class scores, got NaN or infinity: no class "
+                         "is predicted")
     return (first.argmax(dim=1) == second.argmax(dim=1)).double().mean().item()

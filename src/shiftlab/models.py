@@ -35,14 +35,38 @@ class ConvNetConfig:
     in_channels: int = 1
 
     def __post_init__(self) -> None:
-        if not self.channels or not all(isinstance(c, int) and c > 0 for c in self.channels):
-            raise ValueError(f"channels must be positive ints, got {self.channels!r}")
-        _validate.positive_int(self.kernel_size, "kernel_size")
+        _widths(self.channels)
+        _validate.positive_int(self.kernel_size, "kernel_size", high=MAX_KERNEL)
         _validate.one_of(self.padding, "padding", PADDINGS)
-        _validate.positive_int(self.stride, "stride")
+        _validate.positive_int(self.stride, "stride", high=MAX_KERNEL)
+        _validate.boolean(self.local_pool, "local_pool")
         _validate.one_of(self.global_pool, "global_pool", ("avg", "max"))
-        _validate.positive_int(self.classes, "classes")
-        _validate.positive_int(self.in_channels, "in_channels")
+        _validate.positive_int(self.classes, "classes", high=MAX_WIDTH)
+        _validate.positive_int(self.in_channels, "in_channels", high=MAX_WIDTH)
+
+
+MAX_WIDTH = 1024
+"""The most channels (or classes) a layer of the course's networks may have."""
+MAX_KERNEL = 64
+"""The largest filter side (and stride) of the course's networks."""
+MAX_LAYERS = 64
+"""The most convolution layers a network of the course may have."""
+
+
+def _widths(channels: Any, name: str = "channels") -> tuple[int, ...]:
+    """Check ``channels``, the output channels of each convolution layer: a non-empty tuple or
+    list of ints in ``1 ... MAX_WIDTH``, at most ``MAX_LAYERS`` of them."""
+    if not isinstance(channels, tuple | list) or not channels:
+        raise ValueError(f"{name} must be positive ints, a non-empty tuple (one per layer), "
+                         f"got {channels!r}")
+    if len(channels) > MAX_LAYERS:
+        raise ValueError(f"{name} must have at most {MAX_LAYERS} layers, got {len(channels)}")
+    for i, c in enumerate(channels):
+        _validate.integer(c, f"{name}[{i}]")
+        if not 1 <= c <= MAX_WIDTH:
+            raise ValueError(f"{name} must be positive ints (at most {MAX_WIDTH}), got "
+                             f"{channels!r}")
+    return tuple(int(c) for c in channels)
 
 
 class StackConfig(Protocol):
@@ -66,6 +90,10 @@ class ConvStack(nn.Module):
 
     def __init__(self, config: StackConfig, *, seed: int = 0) -> None:
         super().__init__()
+        for field in ("in_channels", "channels", "kernel_size", "classes", "global_pool"):
+            if not hasattr(config, field):
+                raise TypeError(f"config must be a network configuration with the field "
+                                f"{field!r} (e.g. a ConvNetConfig), got {type(config).__name__}")
         self.config: Any = config
         self.weights, self.biases, self.head = initial_layers(
             (config.in_channels, *config.channels), config.kernel_size, config.classes, seed,
@@ -73,7 +101,7 @@ class ConvStack(nn.Module):
 
     def _checked(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` if it is an ``(N, in_channels, H, W)`` image batch, else a ValueError."""
-        x = _validate.image_tensor(x, ranks=(4,))
+        x = _validate.network_input(x, self)
         if x.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"x must have in_channels = {self.config.in_channels} channels (axis 1), got shape "
@@ -96,6 +124,8 @@ class ConvNet(ConvStack):
     2x2 max pool; then a global pool and a linear head."""
 
     def __init__(self, config: ConvNetConfig | None = None, *, seed: int = 0) -> None:
+        if config is not None and not isinstance(config, ConvNetConfig):
+            raise TypeError(f"config must be a ConvNetConfig or None, got {type(config).__name__}")
         super().__init__(config or ConvNetConfig(), seed=seed)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,8 +150,14 @@ def initial_layers(
     ``±1/√c_L`` with bias 0. The same seed gives the same parameters, in every network built
     with this function.
     """
+    if not isinstance(widths, tuple | list) or len(widths) < 2:
+        raise TypeError(f"widths must be a tuple (in_channels, c_1, ..., c_L) of at least two "
+                        f"ints, got {widths!r}")
+    widths = (_validate.positive_int(widths[0], "widths[0]", high=MAX_WIDTH),
+              *_widths(tuple(widths[1:]), "widths[1:]"))
+    k = _validate.positive_int(kernel_size, "kernel_size", high=MAX_KERNEL)
+    classes = _validate.positive_int(classes, "classes", high=MAX_WIDTH)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
-    k = kernel_size
     weights = nn.ParameterList(
         nn.Parameter(torch.randn(c_out, c_in, k, k, generator=generator)
                      * math.sqrt(2.0 / (c_in * k * k)))
@@ -148,7 +184,7 @@ class SqueezeExcitation(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 2, *, seed: int = 0) -> None:
         super().__init__()
-        channels = _validate.positive_int(channels, "channels")
+        channels = _validate.positive_int(channels, "channels", high=MAX_WIDTH)
         hidden = max(1, channels // _validate.positive_int(reduction, "reduction"))
         generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
         self.squeeze = nn.Linear(channels, hidden)
@@ -163,7 +199,7 @@ class SqueezeExcitation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Every channel of ``x`` scaled by its weight in ``(0, 1)``: ``(N, C, H, W)``."""
-        x = _validate.image_tensor(x, ranks=(4,))
+        x = _validate.network_input(x, self)
         if x.shape[1] != self.squeeze.in_features:
             raise ValueError(
                 f"x must have {self.squeeze.in_features} channels (axis 1), got shape "

@@ -54,14 +54,13 @@ def surviving(
     """
     x = _validate.image_tensor(x)
     q = pooled_shift(t, size)
+    zero_fill = _validate.boolean(zero_fill, "zero_fill")
     height, width = x.shape[-2:]
     if height % size or width % size:
         raise ValueError(
             f"x must have a height and width that are multiples of size = {size}, so that the "
             f"windows tile the image, got shape {tuple(x.shape)}"
         )
-    if not isinstance(zero_fill, bool):
-        raise TypeError(f"zero_fill must be a bool, got {zero_fill!r}")
     move = translate if zero_fill else shift
     return max_pool(move(x, t), size) == move(max_pool(x, size), q)
 
@@ -70,6 +69,7 @@ def surviving_fraction(
     x: torch.Tensor, t: tuple[int, int], size: int = 2, *, zero_fill: bool = False
 ) -> float:
     """The fraction of the pooled values of ``x`` (all samples together) that survive ``t``."""
+    _validate.values(_validate.image_tensor(x), "x")
     return surviving(x, t, size, zero_fill=zero_fill).double().mean().item()
 
 
@@ -118,7 +118,8 @@ def row_survival_probability(n: int, *, terms: int = 4000) -> float:
         raise ValueError(
             f"n must be at least 2: a row of one window is mapped onto itself, got {n}"
         )
-    terms = _validate.positive_int(terms, "terms")
+    n = _validate.positive_int(n, "n", high=10**6)
+    terms = _validate.positive_int(terms, "terms", high=10**7)
     odd = torch.arange(1, 2 * terms, 2, dtype=torch.float64)
     return (2 / math.pi) ** (2 * n) * odd.pow(-2 * n).sum().item()
 
@@ -137,8 +138,9 @@ def changes_by_shift(
     once.
     """
     _validate.function(model, "model")
-    images = _validate.image_tensor(images, "images", ranks=(4,))
-    size = _validate.positive_int(size, "size")
+    images = _validate.input_of(model, images, "images")
+    largest = max(images.shape[-2:])
+    size = _validate.positive_int(size, "size", high=largest)  # larger sizes repeat shifts
     before = model(images)
     if (not isinstance(before, torch.Tensor) or before.dim() not in (2, 3)
             or before.shape[-2] != len(images)):
@@ -146,13 +148,15 @@ def changes_by_shift(
             f"model must return class scores of shape (N, K) or (R, N, K) with "
             f"N = {len(images)}, got {getattr(before, 'shape', type(before).__name__)}"
         )
+    _validate.finite_values(before, "model(images) (the class scores)")
     runs = before.shape[:-2]
-    predictions = torch.zeros(*runs, size, size, dtype=torch.float64)
-    scores = torch.zeros(*runs, size, size, dtype=torch.float64)
+    predictions = torch.zeros(*runs, size, size, dtype=torch.float64, device=before.device)
+    scores = torch.zeros(*runs, size, size, dtype=torch.float64, device=before.device)
     tol = exact_tolerance(before.dtype)
     for dy in range(size):
         for dx in range(size):
             after = model(shift(images, (dy, dx)))
+            _validate.finite_values(after, "model(images) (the class scores)")
             changed = (after.argmax(-1) != before.argmax(-1)).double().mean(-1)
             errors = relative_error(after.flatten(0, -2), before.flatten(0, -2),
                                     batched=True).view(*runs, -1)

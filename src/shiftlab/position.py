@@ -37,7 +37,10 @@ def hypercolumns(net: ConvNet, x: torch.Tensor) -> torch.Tensor:
             f"no local pooling), got padding={config.padding!r}, stride={config.stride}, "
             f"local_pool={config.local_pool}"
         )
-    h = _validate.image_tensor(x, ranks=(4,))
+    h = _validate.network_input(x, net)
+    if h.shape[1] != config.in_channels:
+        raise ValueError(f"x must have in_channels = {config.in_channels} channels (axis 1), got "
+                         f"shape {tuple(h.shape)}")
     layers = []
     with torch.no_grad():
         for weight, bias in zip(net.weights, net.biases, strict=True):
@@ -60,9 +63,15 @@ def coordinate_targets(n: int, size: int | tuple[int, int],
     """
     n = _validate.positive_int(n, "n")
     if isinstance(size, tuple | list):
-        height, width = (_validate.positive_int(s, "size") for s in size)
+        if len(size) != 2:
+            raise ValueError(f"size must be an int or a pair (H, W), got {size!r}")
+        height, width = (_validate.positive_int(s, "size", high=4096) for s in size)
     else:
-        height = width = _validate.positive_int(size, "size")
+        height = width = _validate.positive_int(size, "size", high=4096)
+    dtype = _validate.float_dtype(dtype)
+    if n * height * width > 2**26:
+        raise ValueError(f"n x H x W must be at most {2**26} pixels, got n = {n} and size "
+                         f"{(height, width)}")
     rows = torch.linspace(-1, 1, height, dtype=dtype)
     columns = torch.linspace(-1, 1, width, dtype=dtype)
     grid = torch.stack(torch.meshgrid(rows, columns, indexing="ij"), dim=-1).reshape(-1, 2)
@@ -76,17 +85,26 @@ class LinearReadout:
     weight: torch.Tensor
     bias: torch.Tensor
 
+    def __post_init__(self) -> None:
+        weight = _matrix(self.weight, "weight", double=False)
+        if not isinstance(self.bias, torch.Tensor) or not self.bias.is_floating_point():
+            raise TypeError(f"bias must be a floating-point torch.Tensor, got {self.bias!r:.60}")
+        if self.bias.shape != (weight.shape[1],):
+            raise ValueError(f"bias must have shape ({weight.shape[1]},), one per target, got "
+                             f"{tuple(self.bias.shape)}")
+
     def __call__(self, features: torch.Tensor) -> torch.Tensor:
         """Predictions ``(P, T)`` for ``features`` of shape ``(P, C)``."""
         return features.to(self.weight.dtype) @ self.weight + self.bias
 
 
-def _matrix(value: torch.Tensor, name: str) -> torch.Tensor:
+def _matrix(value: torch.Tensor, name: str, *, double: bool = True) -> torch.Tensor:
     if not isinstance(value, torch.Tensor) or not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point torch.Tensor, got {value!r:.60}")
     if value.dim() != 2 or value.numel() == 0:
         raise ValueError(f"{name} must be a non-empty matrix (P, ·), got {tuple(value.shape)}")
-    return value.double()
+    _validate.finite_values(value, name)
+    return value.double() if double else value
 
 
 def fit_readout(
@@ -104,12 +122,21 @@ def fit_readout(
             f"features and targets must have one row per pixel each, got {len(features)} and "
             f"{len(targets)} rows"
         )
+    if len(features) < 2:
+        raise ValueError(f"features must have at least 2 rows (the fit centres them), got "
+                         f"{len(features)}")
+    if targets.device != features.device:
+        raise ValueError(f"targets must be on the device of features, {features.device}, got "
+                         f"{targets.device}")
     ridge = _validate.non_negative_float(ridge, "ridge")
     mean_f, mean_y = features.mean(dim=0), targets.mean(dim=0)
     centred_f, centred_y = features - mean_f, targets - mean_y
     gram = centred_f.T @ centred_f / len(features)
-    gram += ridge * torch.eye(features.shape[1], dtype=torch.float64)
-    weight = torch.linalg.lstsq(gram, centred_f.T @ centred_y / len(features)).solution
+    gram += ridge * torch.eye(features.shape[1], dtype=torch.float64, device=features.device)
+    right = centred_f.T @ centred_y / len(features)
+    # least squares (a zero ridge may leave the Gram matrix singular); a meta tensor, which has
+    # no values to solve with, only needs the shape of the solution
+    weight = torch.linalg.lstsq(gram, right).solution if _validate.readable(gram) else right
     return LinearReadout(weight, mean_y - mean_f @ weight)
 
 
@@ -124,8 +151,14 @@ def r2_score(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             f"predictions and targets must have the same shape, got {tuple(predictions.shape)} "
             f"and {tuple(targets.shape)}"
         )
+    if predictions.device != targets.device:
+        raise ValueError(f"predictions must be on the device of targets, {targets.device}, got "
+                         f"{predictions.device}")
     residual = ((targets - predictions) ** 2).sum(dim=0)
     total = ((targets - targets.mean(dim=0)) ** 2).sum(dim=0)
+    if _validate.readable(targets) and not bool((total > 0).all()):
+        raise ValueError("targets must vary in every column (R² divides by their variance), got "
+                         f"a constant column among {targets.shape[1]}, over {len(targets)} rows")
     return 1 - residual / total
 
 
@@ -137,6 +170,13 @@ class PositionDecoding:
     r2: torch.Tensor
     rows: torch.Tensor
     columns: torch.Tensor
+
+    def __post_init__(self) -> None:
+        for name in ("r2", "rows", "columns"):
+            value = getattr(self, name)
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                raise TypeError(f"{name} must be a floating-point torch.Tensor, got "
+                                f"{value!r:.60}")
 
 
 def decode_position(
@@ -151,11 +191,18 @@ def decode_position(
             f"train_features and test_features must have the same (C, H, W), got "
             f"{tuple(train_features.shape[1:])} and {tuple(test_features.shape[1:])}"
         )
+    if train_features.device != test_features.device:
+        raise ValueError(f"test_features must be on the device of train_features, "
+                         f"{train_features.device}, got {test_features.device}")
     size = tuple(train_features.shape[-2:])
+    if min(size) < 2:
+        raise ValueError(f"train_features must have maps of at least 2 x 2 pixels (rows and "
+                         f"columns to tell apart), got size {size}")
+    device = train_features.device
     readout = fit_readout(pixel_features(train_features),
-                          coordinate_targets(len(train_features), size), ridge)
+                          coordinate_targets(len(train_features), size).to(device), ridge)
     predicted = readout(pixel_features(test_features))
-    r2 = r2_score(predicted, coordinate_targets(len(test_features), size))
+    r2 = r2_score(predicted, coordinate_targets(len(test_features), size).to(device))
     first = predicted[: size[0] * size[1]].reshape(*size, 2)
     return PositionDecoding(r2, first[..., 0], first[..., 1])
 

@@ -44,7 +44,7 @@ from torch import nn
 from shiftlab import _validate
 from shiftlab.antialias import blur_pool
 from shiftlab.layers import conv2d
-from shiftlab.models import ConvStack
+from shiftlab.models import MAX_KERNEL, MAX_WIDTH, ConvStack, _widths
 from shiftlab.stride import component_norms, phase_after_shift, polyphase
 
 
@@ -68,7 +68,7 @@ def aps_downsample(x: torch.Tensor, s: int = 2) -> torch.Tensor:
     parts = polyphase(x, s)
     if x.dim() == 2:
         return parts[phase[0], phase[1]]
-    samples = torch.arange(len(x))
+    samples = torch.arange(len(x), device=x.device)
     # parts[n, :, a_y(n), a_x(n)] for every sample n
     return parts.movedim(1, 3)[samples, phase[:, 0], phase[:, 1]]
 
@@ -79,7 +79,7 @@ def aps_output_shift(x: torch.Tensor, t: tuple[int, int], s: int = 2) -> tuple[i
     ``a' = (a*(x) + t) mod s`` is the component kept after the shift and
     ``q = (t + a* - a') / s``; it holds when the largest component of ``x`` is unique.
     """
-    x = _validate.image_tensor(x, ranks=(2,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x")
     dy, dx = _validate.offset(t)
     s = _validate.positive_int(s, "s")
     a_y, a_x = (int(v) for v in aps_phase(x, s))
@@ -108,15 +108,12 @@ class DownsamplingConfig:
     def __post_init__(self) -> None:
         _validate.one_of(self.downsample, "downsample", DOWNSAMPLERS)
         _validate.one_of(self.padding, "padding", NET_PADDINGS)
-        if not self.channels or not all(
-            isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.channels
-        ):
-            raise ValueError(f"channels must be positive ints, got {self.channels!r}")
-        _validate.positive_int(self.kernel_size, "kernel_size")
-        _validate.positive_int(self.blur_size, "blur_size")
+        _widths(self.channels)
+        _validate.positive_int(self.kernel_size, "kernel_size", high=MAX_KERNEL)
+        _validate.positive_int(self.blur_size, "blur_size", high=MAX_KERNEL)
         _validate.one_of(self.global_pool, "global_pool", ("avg", "max"))
-        _validate.positive_int(self.classes, "classes")
-        _validate.positive_int(self.in_channels, "in_channels")
+        _validate.positive_int(self.classes, "classes", high=MAX_WIDTH)
+        _validate.positive_int(self.in_channels, "in_channels", high=MAX_WIDTH)
         if self.downsample == "aps" and self.padding == "full":
             raise ValueError(
                 "downsample='aps' needs a padding that keeps the size ('same' or 'circular'): "
@@ -136,10 +133,14 @@ class DownsamplingNet(ConvStack):
     ``shiftlab.models.ConvNet`` of the same shape."""
 
     def __init__(self, config: DownsamplingConfig | None = None, *, seed: int = 0) -> None:
+        if config is not None and not isinstance(config, DownsamplingConfig):
+            raise TypeError(f"config must be a DownsamplingConfig or None, got "
+                            f"{type(config).__name__}")
         super().__init__(config or DownsamplingConfig(), seed=seed)
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         """Halve a feature map ``(N, C, H, W)`` the configured way."""
+        x = _validate.image_tensor(x, ranks=(4,))
         if self.config.downsample == "stride":
             return x[..., ::2, ::2]
         if self.config.downsample == "blur":
@@ -181,7 +182,11 @@ def median_split(model: nn.Module, images: torch.Tensor) -> nn.Module:
         raise TypeError(
             f"model must end in a linear layer model.head with 2 outputs, got {model!r:.80}"
         )
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.values(_validate.network_input(images, model, "images"), "images")
     scores = model(images)
+    if not isinstance(scores, torch.Tensor) or scores.shape != (len(images), 2):
+        raise ValueError(f"model must return scores of shape ({len(images)}, 2), got "
+                         f"{getattr(scores, 'shape', type(scores).__name__)}")
+    _validate.finite_values(scores, "model(images) (the scores)")
     model.head.bias[1] -= (scores[:, 1] - scores[:, 0]).median()
     return model

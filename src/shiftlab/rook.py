@@ -46,6 +46,9 @@ PATCH_SHAPE = (16, 13)
 CANVAS = 32
 """Side of the black canvas, as in the paper."""
 
+MAX_SIDE = 4096
+"""The largest canvas side (and border) of ``place`` and ``corner_pair``."""
+
 LABELS = ("top left", "bottom right")
 """Label 0: the patch at the top left (the paper's class 1); label 1: at the bottom right."""
 
@@ -71,7 +74,7 @@ def rook_patch(dtype: torch.dtype = torch.float32) -> torch.Tensor:
 def place(patch: torch.Tensor, size: int, corner: tuple[int, int]) -> torch.Tensor:
     """A black ``(size, size)`` canvas with ``patch``'s top-left pixel at ``corner``."""
     patch = _validate.image_tensor(patch, "patch", ranks=(2,))
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=MAX_SIDE)
     top, left = _validate.offset(corner, "corner")
     height, width = patch.shape
     if not (0 <= top <= size - height and 0 <= left <= size - width):
@@ -79,7 +82,7 @@ def place(patch: torch.Tensor, size: int, corner: tuple[int, int]) -> torch.Tens
             f"corner must keep the {height}x{width} patch inside the {size}x{size} canvas, "
             f"got {(top, left)}"
         )
-    canvas = torch.zeros(size, size, dtype=patch.dtype)
+    canvas = torch.zeros(size, size, dtype=patch.dtype, device=patch.device)
     canvas[top : top + height, left : left + width] = patch
     return canvas
 
@@ -92,10 +95,8 @@ def corner_pair(patch: torch.Tensor, size: int, border: int = 0) -> torch.Tensor
     image 1 its bottom-right pixel at ``(border + size − 1, border + size − 1)``.
     """
     patch = _validate.image_tensor(patch, "patch", ranks=(2,))
-    size = _validate.positive_int(size, "size")
-    border = _validate.integer(border, "border")
-    if border < 0:
-        raise ValueError(f"border must be >= 0, got {border}")
+    size = _validate.positive_int(size, "size", high=MAX_SIDE)
+    border = _validate.non_negative_int(border, "border", high=MAX_SIDE)
     height, width = patch.shape
     if height > size or width > size:
         raise ValueError(f"size must be at least the patch's sides {tuple(patch.shape)}, "
@@ -113,6 +114,7 @@ def rook_images(
     Image 0 has the rook at the top left of the 32 x 32 canvas, image 1 at the bottom right;
     ``border`` black pixels are added on all four sides, so ``S = 32 + 2 · border``.
     """
+    border = _validate.non_negative_int(border, "border", high=MAX_SIDE)
     return corner_pair(rook_patch(dtype), CANVAS, border), torch.tensor([0, 1])
 
 
@@ -123,6 +125,9 @@ def pooled_features(weight: torch.Tensor, images: torch.Tensor, padding: str) ->
     """
     weight = _validate.image_tensor(weight, "weight", ranks=(4,))
     images = _validate.image_tensor(images, "images", ranks=(4,))
+    if images.dtype != weight.dtype or images.device != weight.device:
+        raise TypeError(f"images must have the dtype and device of weight, {weight.dtype} on "
+                        f"{weight.device}, got {images.dtype} on {images.device}")
     return torch.relu(conv2d(images, weight, padding=padding)).amax(dim=(-2, -1)).T
 
 
@@ -141,16 +146,19 @@ class RookNetConfig:
     bias: bool = False  # a bias in every conv layer: black is then not 0 inside the network
 
     def __post_init__(self) -> None:
-        if (not isinstance(self.channels, tuple) or not self.channels
-                or not all(isinstance(c, int) and c > 0 for c in self.channels)):
-            raise ValueError(f"channels must be a tuple of positive ints, got {self.channels!r}")
-        if _validate.positive_int(self.kernel_size, "kernel_size") % 2 == 0:
+        if not isinstance(self.channels, tuple) or not self.channels:
+            raise ValueError(f"channels must be a non-empty tuple of ints, got "
+                             f"{self.channels!r}")
+        if len(self.channels) > 64:
+            raise ValueError(f"channels must have at most 64 layers, got {len(self.channels)}")
+        for i, c in enumerate(self.channels):
+            _validate.positive_int(c, f"channels[{i}]", high=1024)
+        if _validate.positive_int(self.kernel_size, "kernel_size", high=63) % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
         _validate.one_of(self.padding, "padding", PADDINGS)
-        _validate.positive_int(self.classes, "classes")
-        _validate.positive_int(self.in_channels, "in_channels")
-        if not isinstance(self.bias, bool):
-            raise TypeError(f"bias must be a bool, got {self.bias!r}")
+        _validate.positive_int(self.classes, "classes", high=1024)
+        _validate.positive_int(self.in_channels, "in_channels", high=1024)
+        _validate.boolean(self.bias, "bias")
 
     @property
     def receptive_radius(self) -> int:
@@ -167,6 +175,8 @@ class RookNet(nn.Module):
 
     def __init__(self, config: RookNetConfig | None = None, *, seed: int = 0) -> None:
         super().__init__()
+        if config is not None and not isinstance(config, RookNetConfig):
+            raise TypeError(f"config must be a RookNetConfig or None, got {type(config).__name__}")
         self.config = config or RookNetConfig()
         generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
         k = self.config.kernel_size
@@ -187,7 +197,10 @@ class RookNet(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map before the pool: ``(N, channels[-1], H', W')``, all ``>= 0``."""
-        x = _validate.image_tensor(x, ranks=(4,))
+        x = _validate.network_input(x, self)
+        if x.shape[1] != self.config.in_channels:
+            raise ValueError(f"x must have in_channels = {self.config.in_channels} channels "
+                             f"(axis 1), got shape {tuple(x.shape)}")
         for layer, weight in enumerate(self.weights):
             x = conv2d(x, weight, padding=self.config.padding)
             if self.biases is not None:
@@ -211,8 +224,7 @@ def _uniform(shape: tuple[int, ...] | torch.Size, fan_in: int,
 
 
 def _float_dtype(dtype: object) -> None:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    _validate.float_dtype(dtype)
 
 
 ORDERS = ("fixed", "shuffled")
@@ -243,8 +255,28 @@ class RookRuns:
     pooled: torch.Tensor = field(repr=False)
     accuracy: torch.Tensor = field(repr=False)
 
+    def __post_init__(self) -> None:
+        _validate.one_of(self.padding, "padding", PADDINGS)
+        _validate.one_of(self.order, "order", ORDERS)
+        if not isinstance(self.seeds, tuple):
+            raise TypeError(f"seeds must be a tuple of ints, got {self.seeds!r}")
+        for seed in self.seeds:
+            _validate.integer(seed, "seeds[k]")
+        for name in ("filters", "heads", "pooled", "accuracy"):
+            value = getattr(self, name)
+            if not isinstance(value, torch.Tensor) or value.dim() < 2:
+                raise TypeError(f"{name} must be a tensor (epochs + 1, runs, ...), got "
+                                f"{value!r:.60}")
+
     def net(self, run: int, epoch: int = -1) -> RookNet:
         """The ``RookNet`` of run ``run`` after ``epoch`` (default: the last)."""
+        runs, epochs = self.filters.shape[1], self.filters.shape[0]
+        run = _validate.integer(run, "run")
+        if not 0 <= run < runs:
+            raise ValueError(f"run must lie in 0 ... {runs - 1}, got {run}")
+        epoch = _validate.integer(epoch, "epoch")
+        if not -epochs <= epoch < epochs:
+            raise ValueError(f"epoch must lie in -{epochs} ... {epochs - 1}, got {epoch}")
         net = RookNet(RookNetConfig(padding=self.padding))
         with torch.no_grad():
             net.weights[0].copy_(self.filters[epoch, run][None, None])
@@ -265,7 +297,8 @@ class RookRuns:
         """The first epoch from which the filter of each run stays dead: ``(R,)``, ``-1`` for
         the runs whose filter fires at the end."""
         alive = (self.pooled > 0).any(dim=-1)  # (E + 1, R)
-        last_alive = torch.where(alive, torch.arange(len(alive))[:, None], -1).amax(dim=0)
+        epochs = torch.arange(len(alive), device=alive.device)[:, None]
+        last_alive = torch.where(alive, epochs, -1).amax(dim=0)
         return torch.where(self.dead(), last_alive + 1, -1)
 
 
@@ -288,6 +321,8 @@ def train_rook_runs(
     """
     _validate.one_of(padding, "padding", PADDINGS)
     _validate.one_of(order, "order", ORDERS)
+    if isinstance(seeds, str) or not isinstance(seeds, tuple | list | range):
+        raise TypeError(f"seeds must be a tuple, list or range of ints, got {seeds!r}")
     images, labels = rook_images(border=border)
     config = RookNetConfig(padding=padding)
     runs = train_runs(lambda s: RookNet(config, seed=s), list(seeds), images, labels,
@@ -314,10 +349,16 @@ def train_rook_experiment(
     momentum: float = 0.9,
 ) -> dict[tuple[str, str], RookRuns]:
     """``train_rook_runs`` for every padding and order: ``{(padding, order): runs}``."""
-    if isinstance(paddings, str) or not paddings:
+    if isinstance(paddings, str) or not isinstance(paddings, tuple | list):
+        raise ValueError(f"paddings must be a tuple or list of padding names, got {paddings!r}")
+    if not paddings:
         raise ValueError(f"paddings must be a non-empty list of padding names, got {paddings!r}")
-    if isinstance(orders, str) or not orders:
+    if isinstance(orders, str) or not isinstance(orders, tuple | list):
+        raise ValueError(f"orders must be a tuple or list of {ORDERS}, got {orders!r}")
+    if not orders:
         raise ValueError(f"orders must be a non-empty list of {ORDERS}, got {orders!r}")
+    if isinstance(seeds, str) or not isinstance(seeds, tuple | list | range):
+        raise TypeError(f"seeds must be a tuple, list or range of ints, got {seeds!r}")
     for padding in paddings:
         _validate.one_of(padding, "paddings[k]", PADDINGS)
     for order in orders:

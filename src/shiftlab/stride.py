@@ -146,8 +146,9 @@ def _copy_errors(moved: torch.Tensor, fx: torch.Tensor, batched: bool) -> torch.
     reference = torch.linalg.vector_norm(fx, dim=space)
     zero = reference == 0
     # rows[qy, i] = (i - qy) mod h, columns[qx, j] = (j - qx) mod w: (T_q fx)[i, j] for all q
-    rows = (torch.arange(height)[None, :] - torch.arange(height)[:, None]) % height
-    columns = (torch.arange(width)[None, :] - torch.arange(width)[:, None]) % width
+    index = torch.arange(max(height, width), device=fx.device)
+    rows = (index[None, :height] - index[:height, None]) % height
+    columns = (index[None, :width] - index[:width, None]) % width
     chunk = max(1, _CHUNK_ELEMENTS // (fx.numel() * width))  # few large steps: fast on CPU
     distances = []
     for start in range(0, height, chunk):
@@ -226,9 +227,15 @@ def best_output_shift(f: Image, x: torch.Tensor, t: tuple[int, int]) -> tuple[in
 
     For ``t`` in ``sZ x sZ`` and a stride-``s`` map it is ``t / s`` (modulo the output size).
     """
-    x = _validate.image_tensor(x, ranks=(2,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x")
     moved, fx, _ = _moved_and_reference(f, x, t)
-    k = int(_copy_errors(moved, fx, False).argmin())
+    for name, value in (("f(x)", fx), ("f(T_t x)", moved)):
+        _validate.finite_values(value, name)
+    errors = _copy_errors(moved, fx, False)
+    if bool(torch.isnan(errors).all()):
+        raise ValueError("f(x) must not be all zeros while f(T_t x) is zero too: no output "
+                         "shift is closer than another")
+    k = int(errors.argmin())
     return divmod(k, fx.shape[-1])
 
 
@@ -241,7 +248,8 @@ def zone_plate(size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     at most ``π / 2`` along each axis, so it aliases the rings wherever ``|x|`` or ``|y|``
     exceeds ``size / (2√2)`` (``aliased_region``): outside a square, not a disc.
     """
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=4096)
+    dtype = _validate.float_dtype(dtype)
     index = torch.arange(size, dtype=torch.float64) - size / 2
     squared = index[:, None] ** 2 + index[None, :] ** 2
     return torch.cos(torch.pi * squared / (2**0.5 * size)).to(dtype)
@@ -251,7 +259,7 @@ def aliased_region(size: int, s: int = 2) -> torch.Tensor:
     """Where a stride-``s`` grid aliases ``zone_plate(size)``: a bool ``(size, size)`` map, True
     where ``|x|`` or ``|y|`` (from the centre) exceeds ``size / (s √2)``, the distance at which
     the rings' frequency along that axis passes ``π / s``. The outside of a square."""
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=4096)
     s = _validate.positive_int(s, "s")
     offset = (torch.arange(size, dtype=torch.float64) - size / 2).abs()
     beyond = offset > size / (s * 2**0.5)
@@ -269,11 +277,12 @@ def above_nyquist(x: torch.Tensor, s: int) -> torch.Tensor:
     """
     s = _validate.positive_int(s, "s")
     x = _grid_image(x, 2 * s)
-    if not x.is_floating_point():
-        raise TypeError(f"x must have a floating-point dtype, got {x.dtype}")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"x must have dtype float32 or float64 (the FFT's), got {x.dtype}")
     height, width = x.shape[-2:]
-    rows = torch.fft.fftfreq(height, dtype=torch.float64).abs() <= 1 / (2 * s)
-    columns = torch.fft.fftfreq(width, dtype=torch.float64).abs() <= 1 / (2 * s)
+    _validate.finite_values(x, "x")
+    rows = torch.fft.fftfreq(height, dtype=torch.float64, device=x.device).abs() <= 1 / (2 * s)
+    columns = torch.fft.fftfreq(width, dtype=torch.float64, device=x.device).abs() <= 1 / (2 * s)
     low = torch.fft.ifft2(torch.fft.fft2(x) * (rows[:, None] & columns[None, :])).real
     return x - low.to(x.dtype)
 

@@ -39,10 +39,19 @@ from shiftlab import _validate
 OPTIMIZERS = ("sgd", "adam")
 
 
+MAX_EPOCHS = 100_000
+"""The most epochs (or steps) a training call may ask for."""
+
+
 def _dataset(images: torch.Tensor, labels: torch.Tensor) -> None:
     _validate.image_tensor(images, "images", ranks=(4,))
     if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
         raise TypeError(f"labels must be a tensor of dtype torch.long, got {labels!r:.60}")
+    if labels.device != images.device:
+        raise ValueError(f"labels must be on the device of images, {images.device}, got "
+                         f"{labels.device}")
+    if labels.numel() and _validate.readable(labels) and int(labels.min()) < 0:
+        raise ValueError(f"labels must be class indices >= 0, got {int(labels.min())}")
     if labels.dim() not in (1, 3) or len(labels) != len(images):
         raise ValueError(
             f"labels must have shape ({len(images)},), one per image, or ({len(images)}, H', W'),"
@@ -63,21 +72,26 @@ class Recipe:
     shuffle: bool = True  # a new random order every epoch; False: the data set's order
 
     def __post_init__(self) -> None:
-        _validate.positive_int(self.epochs, "epochs")
+        _validate.positive_int(self.epochs, "epochs", high=MAX_EPOCHS)
         _validate.positive_int(self.batch_size, "batch_size")
         _validate.non_negative_float(self.lr, "lr")
         _validate.one_of(self.optimizer, "optimizer", OPTIMIZERS)
-        _validate.non_negative_float(self.momentum, "momentum")
+        _validate.real(self.momentum, "momentum", low=0, high=1)
         if not isinstance(self.betas, tuple) or len(self.betas) != 2:
             raise TypeError(f"betas must be a pair of floats (β₁, β₂), got {self.betas!r}")
         for beta in self.betas:
             if not 0 <= _validate.non_negative_float(beta, "betas") < 1:
                 raise ValueError(f"betas must lie in [0, 1), got {self.betas}")
-        if not isinstance(self.shuffle, bool):
-            raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
+        _validate.boolean(self.shuffle, "shuffle")
 
     def batches(self, n: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
         """The indices of the batches of one epoch over ``n`` examples."""
+        n = _validate.positive_int(n, "n", high=2**31 - 1)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+        return self._batches(n, generator)
+
+    def _batches(self, n: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
         if self.batch_size >= n:
             yield torch.arange(n)
             return
@@ -131,7 +145,9 @@ def train(
     ``requires_grad`` are trained. Full-batch Adam for ``T`` steps is
     ``epochs=T, batch_size=N, optimizer="adam"``.
     """
+    _validate.module(model, "model")
     _dataset(images, labels)
+    _validate.network_input(images, model, "images")
     recipe = Recipe(epochs, lr, batch_size, optimizer, momentum, betas, shuffle)
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     params = [p for p in model.parameters() if p.requires_grad]
@@ -153,14 +169,24 @@ def train(
 def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """The predicted class of each image, ``(N,)``, or of each output pixel, ``(N, H', W')``:
     the index of the largest logit."""
-    _validate.image_tensor(images, "images", ranks=(4,))
-    model.eval()
-    return model(images).argmax(dim=1)
+    _validate.function(model, "model")
+    _validate.input_of(model, images, "images")
+    if isinstance(model, nn.Module):
+        model.eval()
+    logits = model(images)
+    if not isinstance(logits, torch.Tensor) or logits.dim() < 2 or len(logits) != len(images):
+        raise ValueError(f"model must return logits (N, K, ...) for the {len(images)} images, "
+                         f"got {logits!r:.60}")
+    _validate.finite_values(logits, "model(images) (the logits)")
+    return logits.argmax(dim=1)
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of images (or of output pixels, for per-pixel labels) classified correctly."""
+    _validate.function(model, "model")
     _dataset(images, labels)
+    _validate.input_of(model, images, "images")
+    _validate.values(images, "images")
     return (predict(model, images) == labels).double().mean().item()
 
 
@@ -180,6 +206,26 @@ class Runs:
     losses: torch.Tensor = field(repr=False)
     snapshots: list[dict[str, torch.Tensor]] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        _validate.module(self.template, "template")
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise TypeError(f"seeds must be a non-empty tuple of ints, got {self.seeds!r}")
+        for seed in self.seeds:
+            _validate.integer(seed, "seeds[k]")
+        if not isinstance(self.params, dict) or not all(
+                isinstance(v, torch.Tensor) and v.dim() >= 1 and len(v) == len(self.seeds)
+                for v in self.params.values()):
+            raise TypeError(f"params must be a dict of tensors stacked over the "
+                            f"{len(self.seeds)} runs (one per seed in seeds), got "
+                            f"{type(self.params).__name__}")
+        if not isinstance(self.losses, torch.Tensor) or self.losses.dim() != 2 or \
+                self.losses.shape[1] != len(self.seeds):
+            raise TypeError(f"losses must be a tensor (epochs, {len(self.seeds)}), one column "
+                            f"per seed in seeds, got {self.losses!r:.60}")
+        if self.snapshots is not None and not isinstance(self.snapshots, list):
+            raise TypeError(f"snapshots must be a list of parameter dicts or None, got "
+                            f"{type(self.snapshots).__name__}")
+
     def __len__(self) -> int:
         return len(self.seeds)
 
@@ -197,7 +243,7 @@ class Runs:
     def logits(self, images: torch.Tensor, *, epoch: int | None = None) -> torch.Tensor:
         """Every run's class scores on the same ``images``: ``(K, N, classes)``, or
         ``(K, N, classes, H', W')`` for a network that scores every pixel."""
-        _validate.image_tensor(images, "images", ranks=(4,))
+        _validate.network_input(images, self.template, "images")
         self.template.eval()
         return vmap(lambda p: functional_call(self.template, p, (images,)))(
             self._params(epoch))
@@ -247,15 +293,21 @@ def train_runs(
     gives each run exactly its own gradient, because no parameter is shared between runs.
     """
     _validate.function(build, "build")
-    if isinstance(seeds, str) or not isinstance(seeds, Sequence) or not seeds:
+    if isinstance(seeds, str) or not isinstance(seeds, Sequence | range):
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    if not seeds:
+        raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
+    if len(seeds) > 10_000:
+        raise ValueError(f"seeds must hold at most 10000 seeds, got {len(seeds)}")
     seeds = tuple(_validate.integer(s, "seeds[k]") for s in seeds)
     _dataset(images, labels)
     recipe = Recipe(epochs, lr, batch_size, optimizer, momentum, betas, shuffle)
+    _validate.boolean(history, "history")
     models = [build(s) for s in seeds]
     template = models[0]
     if not all(type(m) is type(template) for m in models) or not isinstance(template, nn.Module):
         raise TypeError("build must return torch.nn.Module networks of one architecture")
+    _validate.network_input(images, template, "images")
     stacked, buffers = stack_module_state(models)
     if buffers:
         raise ValueError("build must return networks without buffers (no batch norm)")
@@ -288,7 +340,7 @@ def _epoch(recipe: Recipe, generators: list[torch.Generator], images: torch.Tens
     """One epoch of every run; returns each run's mean training loss, ``(K,)`` float64."""
     # batch j of every run: a (K, B) table of indices, row k from run k's generator
     orders = [list(recipe.batches(len(images), g)) for g in generators]
-    total = torch.zeros(len(generators), dtype=torch.float64)
+    total = torch.zeros(len(generators), dtype=torch.float64, device=images.device)
     for batch in (torch.stack(column) for column in zip(*orders, strict=True)):
         logits = _logits(batched, shared, params, images, batch)  # (K, B, classes)
         # per example (or per example and pixel, for per-pixel labels), then the mean per run
@@ -327,7 +379,7 @@ def rate_interval(successes: int, runs: int, level: float = 0.95) -> tuple[float
     ``P(X <= successes | p) = (1 - level) / 2`` for ``X ~ Binomial(runs, p)``; 5 of 5 gives
     ``(0.478, 1)`` at 95 %: five successes do not rule out that half the runs fail.
     """
-    runs = _validate.positive_int(runs, "runs")
+    runs = _validate.positive_int(runs, "runs", high=1000)
     successes = _validate.integer(successes, "successes")
     if not 0 <= successes <= runs:
         raise ValueError(f"successes must lie in 0 ... runs = {runs}, got {successes}")

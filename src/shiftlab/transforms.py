@@ -121,6 +121,8 @@ def align_peak_to_even(x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"x must have shape (H, W), got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"x must have a floating-point dtype, got {x.dtype}")
+    _validate.values(x, "x")
+    _validate.finite_values(x, "x")
     column = int(x.argmax()) % x.shape[-1]
     return shift(x, (0, -(column % 2)))
 

@@ -20,6 +20,7 @@ from IPython.core.formatters import format_display_data
 from IPython.display import DisplayHandle, Markdown, display
 
 import shiftlab.figures  # noqa: F401  (in IPython: every figure shown carries its alt text)
+from shiftlab import _validate
 
 GLUE_PREFIX = "application/papermill.record/"
 """The MIME prefix under which myst-nb's glue (the scrapbook format) keeps a hidden value."""
@@ -66,6 +67,8 @@ def format_glued(text: str, fmt: str) -> str:
     """The text the book shows for a glued value whose text/plain form is ``text``:
     myst-nb's ``{glue:text}`` rule (a literal is evaluated, then formatted by its type
     letter; no format means ``str``)."""
+    _validate.text(text, "text")
+    _validate.text(fmt, "fmt")
     try:
         value = literal_eval(text)
     except (SyntaxError, ValueError):
@@ -73,13 +76,16 @@ def format_glued(text: str, fmt: str) -> str:
     if fmt == "":
         return str(value)
     kind = fmt[-1]
-    if kind == "s":
-        value = str(value)
-    elif kind in "bcdoxX":
-        value = int(value)
-    elif kind in "eEfFgGn%":
-        value = float(value)
-    return format(value, fmt)
+    try:
+        if kind == "s":
+            value = str(value)
+        elif kind in "bcdoxX":
+            value = int(value)
+        elif kind in "eEfFgGn%":
+            value = float(value)
+        return format(value, fmt)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"fmt {fmt!r} cannot format the glued text {text!r}: {error}") from None
 
 
 def _fill(template: str) -> tuple[str, list[str]]:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nbformat
 
+from shiftlab import _validate
 from shiftlab.book.edition import Book, EditionError, generate_edition, plain_notebook, read_book
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\s*$")
@@ -47,6 +48,8 @@ class AuthoringError(ValueError):
 
 def stub_solutions(source: str, where: str = "cell") -> str:
     """Replace every ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` block by a stub line."""
+    _validate.text(source, "source")
+    _validate.text(where, "where")
     out: list[str] = []
     indent: str | None = None
     start = 0
@@ -80,6 +83,10 @@ def lesson_from_solution(solution: nbformat.NotebookNode, name: str,
     book: the course's links and numbers (``shiftlab.book.edition.read_book``); with it the prose is
     written in plain Markdown, as the repository's lessons are.
     """
+    _validate.notebook(solution, "solution")
+    _validate.text(name, "name")
+    if book is not None and not isinstance(book, Book):
+        raise TypeError(f"book must be an edition.Book or None, got {type(book).__name__}")
     lesson = copy.deepcopy(solution)
     cells = []
     blocks = 0
@@ -113,6 +120,7 @@ def lesson_from_solution(solution: nbformat.NotebookNode, name: str,
 
 def notebook_text(notebook: nbformat.NotebookNode) -> str:
     """The notebook as stored in the repository: nbformat's JSON and a final newline."""
+    _validate.notebook(notebook, "notebook")
     return nbformat.writes(notebook) + "\n"
 
 
@@ -121,6 +129,10 @@ def generate_lessons(root: Path, names: list[str] | None = None) -> dict[Path, s
 
     names: only these notebooks (file names or stems, e.g. ``01_invariance_equivariance``).
     """
+    root = _validate.path(root, "root", exists="dir")
+    if names is not None:
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
     solutions = sorted((root / "solutions").glob("*.ipynb"))
     if names:
         wanted = {Path(name).stem for name in names}
@@ -148,6 +160,7 @@ def _book(root: Path) -> Book:
 
 def generate_notebooks(root: Path) -> dict[Path, str]:
     """Every generated notebook: ``lessons/`` and the Jupyter edition ``notebooks/``."""
+    root = _validate.path(root, "root", exists="dir")
     generated = generate_lessons(root)
     try:
         generated.update(generate_edition(root, notebook_text, _book(root)))
@@ -159,6 +172,7 @@ def generate_notebooks(root: Path) -> dict[Path, str]:
 def stale_notebooks(root: Path) -> list[str]:
     """Generated notebooks that differ from what ``generate_notebooks`` writes, or whose source
     is gone."""
+    root = _validate.path(root, "root", exists="dir")
     generated = generate_notebooks(root)
     stale = [str(path.relative_to(root)) for path, text in generated.items()
              if not path.exists() or path.read_text(encoding="utf-8") != text]
@@ -171,6 +185,10 @@ def stale_notebooks(root: Path) -> list[str]:
 
 def stale_lessons(root: Path, names: list[str] | None = None) -> list[str]:
     """Lessons that differ from what ``generate_lessons`` writes, or have no solution any more."""
+    root = _validate.path(root, "root", exists="dir")
+    if names is not None:
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
     generated = generate_lessons(root, names)
     stale = [
         str(path.relative_to(root))
@@ -184,6 +202,7 @@ def stale_lessons(root: Path, names: list[str] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = _validate.argv(argv)
     parser = argparse.ArgumentParser(prog="python -m shiftlab.book.authoring", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)

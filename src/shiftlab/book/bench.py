@@ -44,6 +44,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from shiftlab import _validate
+
 NOTEBOOK_DIRS = ("book", "solutions", "lessons")
 NOTEBOOK_BUDGET_S = 20.0
 PAGE_BUDGET_BYTES = 3_000_000
@@ -73,6 +75,10 @@ def execute_notebook(
     ``env`` adds environment variables for the kernel (e.g. ``SHIFTLAB_EXPECT``). An error in a
     cell raises ``nbclient.exceptions.CellExecutionError``.
     """
+    path = _validate.path(path, "path", exists="file")
+    if env is not None:
+        _validate.mapping(env, "env", nonempty=False)
+    timeout = _validate.positive_int(timeout, "timeout", high=86_400)
     notebook = nbformat.read(path, as_version=4)
     kernel_env = {**os.environ, **(env or {})}
     client = NotebookClient(
@@ -86,11 +92,16 @@ def execute_notebook(
 
 def notebooks(root: Path) -> list[Path]:
     """Every notebook of the course, chapters first, then solutions, then lessons."""
+    root = _validate.path(root, "root", exists="dir")
     return [path for folder in NOTEBOOK_DIRS for path in sorted((root / folder).glob("*.ipynb"))]
 
 
 def build_book(root: Path) -> float:
     """Build the HTML book into ``root/_build/html`` with the README's command; return seconds."""
+    root = _validate.path(root, "root", exists="dir")
+    if not (root / "_config.yml").is_file() or not (root / "_toc.yml").is_file():
+        raise ValueError(f"root must be the book's folder (with _config.yml and _toc.yml), "
+                         f"got {str(root)!r}")
     start = time.perf_counter()
     subprocess.run(book_build_command(), cwd=root, check=True)
     return time.perf_counter() - start
@@ -99,6 +110,10 @@ def build_book(root: Path) -> float:
 def timed_command(command: list[str], root: Path, log: Path) -> tuple[float, int, str]:
     """Run ``command`` in ``root`` with its output in the file ``log``; return the seconds, the
     exit code and the last line of the output."""
+    command = [_validate.text(part, "command[k]")
+               for part in _validate.sequence(command, "command")]
+    root = _validate.path(root, "root", exists="dir")
+    log = _validate.path(log, "log")
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
@@ -110,6 +125,7 @@ def timed_command(command: list[str], root: Path, log: Path) -> tuple[float, int
 
 def page_sizes(html_root: Path) -> dict[str, tuple[int, int]]:
     """For each built page of the book: its HTML bytes, and those plus the images it loads."""
+    html_root = _validate.path(html_root, "html_root", exists="dir")
     sizes = {}
     for folder in NOTEBOOK_DIRS:
         for page in sorted((html_root / folder).glob("*.html")):
@@ -129,7 +145,8 @@ def ratio(test_seconds: float, unit_seconds: float, notebook_seconds: float) -> 
     of each notebook, one after another."""
     for name, value in (("test_seconds", test_seconds), ("unit_seconds", unit_seconds),
                         ("notebook_seconds", notebook_seconds)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 \
+                or value == float("inf"):
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     if unit_seconds + notebook_seconds == 0:
         raise ValueError("unit_seconds + notebook_seconds must be > 0, got 0")
@@ -170,6 +187,7 @@ def _print_pages(html_root: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = _validate.argv(argv)
     parser = argparse.ArgumentParser(prog="python -m shiftlab.book.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository root")

@@ -24,6 +24,7 @@ from IPython.display import Markdown
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from shiftlab import _validate
 from shiftlab.exercises import (
     augmentation,
     boundary,
@@ -53,6 +54,11 @@ class Chapter:
     title: str
     claim: str
     stage: str
+
+    def __post_init__(self) -> None:
+        _validate.positive_int(self.number, "number", high=99)
+        for name in ("name", "title", "claim", "stage"):
+            _validate.text(getattr(self, name), name)
 
 
 STAGES = (
@@ -118,6 +124,8 @@ def course_root(start: Path | str | None = None) -> Path | None:
     The root is the first folder, going up, that holds ``_toc.yml``. Outside the repository
     (a notebook opened alone, e.g. on Colab) there is none.
     """
+    if start is not None:
+        start = _validate.path(start, "start")
     here = Path.cwd() if start is None else Path(start)
     for folder in (here.resolve(), *here.resolve().parents):
         if (folder / "_toc.yml").is_file():
@@ -131,6 +139,7 @@ def cells(path: Path) -> list[tuple[str, str]]:
     Read as plain JSON (nbformat 4): importing nbformat would cost the pages of the book that
     call this seconds of start-up for nothing.
     """
+    path = _validate.path(path, "path", exists="file")
     notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     return [(cell["cell_type"], "".join(cell["source"]) if isinstance(cell["source"], list)
              else cell["source"]) for cell in notebook["cells"]]
@@ -138,6 +147,7 @@ def cells(path: Path) -> list[tuple[str, str]]:
 
 def notebook_title(path: Path) -> str:
     """The text of the first ``# `` heading of the notebook at ``path`` ('' if there is none)."""
+    path = _validate.path(path, "path", exists="file")
     for kind, source in cells(path):
         if kind == "markdown":
             found = re.search(r"^# (.+)$", source, flags=re.MULTILINE)
@@ -153,6 +163,8 @@ def chapters(root: Path | None) -> list[tuple[Chapter, Path | None]]:
     name differs from the plan's is still found; its title is taken from the notebook. Numbered
     notebooks beyond the plan are added at the end. ``root=None`` gives the plan alone.
     """
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
     notebooks = [] if root is None else sorted((Path(root) / "book").glob("[0-9][0-9]_*.ipynb"))
     found = {int(path.name[:2]): path for path in notebooks}
     result = []
@@ -175,6 +187,8 @@ def chapter_table(root: Path | None) -> Markdown:
     links to the chapter's page, and JupyterLab opens the chapter's notebook (the intro of the
     Jupyter edition sits beside the chapters of the edition), so no MyST shows in Jupyter.
     """
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
     lines = ["| chapter | the claim it tests |", "|---|---|"]
     for chapter, path in chapters(root):
         if path is not None:
@@ -190,6 +204,9 @@ def course_map(root: Path | None, *, title: str = "") -> Figure:
     arrow from a chapter to each chapter that builds on it (``DEPENDS_ON``). A planned chapter
     without a notebook is drawn dashed and marked "in preparation" (only when ``root`` is
     known)."""
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
+    _validate.text(title, "title")
     entries = chapters(root)
     rows = [[entry for entry in entries if entry[0].stage == stage] for stage in STAGES]
     slots = max(len(row) for row in rows)
@@ -201,7 +218,8 @@ def course_map(root: Path | None, *, title: str = "") -> Figure:
     ax.set_xlim(-0.02, width + 0.02)
     ax.set_ylim(-0.02, height + 0.02)
     ax.axis("off")
-    shades = plt.get_cmap("Blues")([0.10, 0.20, 0.30, 0.40, 0.50])  # lighter to darker: grayscale-safe
+    # lighter to darker: grayscale-safe
+    shades = plt.get_cmap("Blues")([0.10, 0.20, 0.30, 0.40, 0.50])
     boxes = {}
     for index, (stage, row) in enumerate(zip(STAGES, rows, strict=True)):
         y = height - index * (box_h + gap_y) - box_h
@@ -252,6 +270,10 @@ class Exercise:
     title: str
     checks: str
 
+    def __post_init__(self) -> None:
+        for name in ("number", "title", "checks"):
+            _validate.text(getattr(self, name), name)
+
 
 def _exercise_key(number: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", number))
@@ -271,6 +293,7 @@ def lesson_exercises(path: Path) -> list[Exercise]:
     ``shiftlab.exercises`` modules the notebook imports; ``checks`` is the first paragraph of
     the checker's docstring.
     """
+    path = _validate.path(path, "path", exists="file")
     code = "\n".join(source for kind, source in cells(path) if kind == "code")
     found: dict[str, Exercise] = {}
     for checker in notebook_checkers(code).values():
@@ -287,6 +310,7 @@ def notebook_checkers(code: str) -> dict[str, Callable[..., None]]:
     ``from shiftlab.exercises.MODULE import ...`` that carries an ``exercise_name`` (see
     ``shiftlab.exercises.exercise``) and is called somewhere in ``code``.
     """
+    _validate.text(code, "code")
     found: dict[str, Callable[..., None]] = {}
     for module_name in re.findall(r"from\s+(shiftlab\.exercises\.\w+)\s+import", code):
         if module_name not in CHECKER_MODULES:
@@ -304,6 +328,7 @@ def reading_minutes(path: Path) -> float:
     words / ``READING_WORDS_PER_MINUTE`` + code cells × ``MINUTES_PER_CODE_CELL``, where the
     words are those of the markdown cells.
     """
+    path = _validate.path(path, "path", exists="file")
     notebook = cells(path)
     words = sum(len(source.split()) for kind, source in notebook if kind == "markdown")
     code_cells = sum(kind == "code" for kind, _ in notebook)
@@ -312,6 +337,7 @@ def reading_minutes(path: Path) -> float:
 
 def exercise_minutes(count: int) -> tuple[int, int]:
     """The planning range, in minutes, for a lesson of ``count`` exercises."""
+    _validate.integer(count, "count", high=10_000)
     if isinstance(count, bool) or not isinstance(count, int):
         raise TypeError(f"count must be an int, got {type(count).__name__}")
     if count < 0:
@@ -338,6 +364,8 @@ def _lessons(root: Path | None) -> list[Path]:
 
 def exercise_table(root: Path | None) -> Markdown:
     """Every exercise of every lesson in ``root/lessons`` with what its checker tests."""
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
     lines = ["| exercise | title | the checker tests that |", "|---|---|---|"]
     for lesson in _lessons(root):
         for exercise in lesson_exercises(lesson):
@@ -351,6 +379,8 @@ def lesson_times(root: Path | None) -> dict[str, dict[str, object]]:
     ``reading`` is ``reading_minutes`` of the chapter, ``exercises`` the range of
     ``exercise_minutes``, each rounded up to 5 minutes.
     """
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
     rows: dict[str, dict[str, object]] = {}
     for lesson in _lessons(root):
         count = len(lesson_exercises(lesson))
@@ -364,6 +394,8 @@ def lesson_times(root: Path | None) -> dict[str, dict[str, object]]:
 
 def lesson_time_table(root: Path | None) -> Markdown:
     """``lesson_times`` as a Markdown table."""
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
     lines = ["| lesson | exercises | reading the chapter | working the exercises |",
              "|---|---|---|---|"]
     for name, row in lesson_times(root).items():

@@ -43,6 +43,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from shiftlab import _validate
+
 EDITION_DIR = "notebooks"
 """The folder of the Jupyter edition: ``notebooks/book/`` and ``notebooks/solutions/``."""
 
@@ -88,6 +90,10 @@ class Target:
     anchor: str = ""
     text: str = ""
 
+    def __post_init__(self) -> None:
+        for name in ("doc", "anchor", "text"):
+            _validate.text(getattr(self, name), name)
+
 
 @dataclass
 class Book:
@@ -101,17 +107,27 @@ class Book:
     terms: dict[str, str] = field(default_factory=dict)
     references: dict[str, tuple[str, str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("url", "repository", "branch"):
+            _validate.text(getattr(self, name), name)
+        for name in ("titles", "labels", "terms", "references"):
+            _validate.mapping(getattr(self, name), name, nonempty=False)
+
     def page(self, doc: str, anchor: str = "") -> str:
+        _validate.text(doc, "doc")
+        _validate.text(anchor, "anchor")
         """The URL of ``doc`` (``book/04_pooling``) in the online book."""
         return f"{self.url}{doc}.html" + (f"#{anchor}" if anchor else "")
 
     def file(self, path: str) -> str:
+        _validate.text(path, "path")
         """The URL of a file of the repository on GitHub."""
         return f"{self.repository}/blob/{self.branch}/{path}"
 
 
 def book_url(repository: str) -> str:
     """The GitHub Pages URL of a GitHub repository: https://OWNER.github.io/REPO/."""
+    _validate.text(repository, "repository")
     match = re.fullmatch(r"https://github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)/?",
                          repository)
     if match is None:
@@ -220,6 +236,7 @@ def _number_prefix(doc: str) -> str:
 
 def read_book(root: Path) -> Book:
     """What the conversion needs to know about the course in ``root``."""
+    root = _validate.path(root, "root", exists="dir")
     import yaml
 
     root = Path(root)
@@ -257,16 +274,27 @@ class Page:
     footnotes: dict[str, int] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.book, Book):
+            raise TypeError(f"book must be an edition.Book, got {type(self.book).__name__}")
+        _validate.text(self.doc, "doc")
+        _validate.text(self.where, "where")
+        _validate.mapping(self.footnotes, "footnotes", nonempty=False)
+        _validate.mapping(self.counts, "counts", nonempty=False)
+
     def footnote(self, name: str) -> str:
+        _validate.text(name, "name")
         """The mark of footnote ``name``: its number, in the order of first use, superscript."""
         number = self.footnotes.setdefault(name, len(self.footnotes) + 1)
         return f"<sup>{number}</sup>"
 
     def fail(self, message: str) -> EditionError:
+        _validate.text(message, "message")
         return EditionError(f"{self.where}: {message}")
 
     def resolve(self, target: str) -> str:
         """A ``{doc}`` target relative to this page, as a doc name (``book/setup``)."""
+        _validate.text(target, "target")
         if target.startswith("/"):
             return target.lstrip("/")
         parts: list[str] = list(PurePosixPath(self.doc).parent.parts)
@@ -417,6 +445,9 @@ def _directive(page: Page, name: str, argument: str, lines: list[str]) -> str:
 def convert_markdown(page: Page, text: str) -> str:
     """MyST Markdown to plain Markdown (see the module docstring); glued numbers become
     ``{{name:fmt}}`` slots for ``shiftlab.book.paste``."""
+    if not isinstance(page, Page):
+        raise TypeError(f"page must be an edition.Page, got {type(page).__name__}")
+    _validate.text(text, "text")
     lines = text.split("\n")
     out: list[str] = []
     prose: list[str] = []
@@ -463,6 +494,7 @@ def convert_markdown(page: Page, text: str) -> str:
 
 def myst_leftovers(text: str) -> list[str]:
     """The MyST roles, directives, labels and footnotes left in ``text`` (empty if none)."""
+    _validate.text(text, "text")
     found = [m.group(0) for m in ROLE.finditer(text)]
     found += re.findall(r"^ {0,3}(?:`{3,}|:{3,})\s*\{[\w:.-]+\}.*$", text, flags=re.MULTILINE)
     found += re.findall(r"^\([\w.-]+\)=\s*$", text, flags=re.MULTILINE)
@@ -479,6 +511,8 @@ HIDDEN_INPUT_TAGS = {"hide-input", "remove-input"}
 
 def paste_cell(markdown: str, where: str) -> nbformat.NotebookNode:
     """A code cell whose hidden source shows ``markdown`` with this run's glued values."""
+    _validate.text(markdown, "markdown")
+    _validate.text(where, "where")
     if '"""' in markdown or markdown.endswith("\\"):
         raise EditionError(f"{where}: a passage with glued numbers cannot hold '\"\"\"' or end "
                            "with a backslash")
@@ -516,6 +550,9 @@ def _blocks(text: str) -> list[str]:
 def plain_cells(page: Page, source: str) -> list[nbformat.NotebookNode]:
     """The cells that show a markdown cell's ``source`` in plain Markdown: markdown cells, and
     a hidden code cell (``paste_cell``) for each run of blocks that quotes a glued number."""
+    if not isinstance(page, Page):
+        raise TypeError(f"page must be an edition.Page, got {type(page).__name__}")
+    _validate.text(source, "source")
     text = convert_markdown(page, source)
     cells: list[nbformat.NotebookNode] = []
     run: list[str] = []
@@ -547,6 +584,14 @@ def plain_cells(page: Page, source: str) -> list[nbformat.NotebookNode]:
 def plain_notebook(notebook: nbformat.NotebookNode, book: Book, doc: str,
                    where: str) -> nbformat.NotebookNode:
     """``notebook`` (which is left unchanged) with its prose in plain Markdown."""
+    _validate.notebook(notebook, "notebook")
+    if not isinstance(book, Book):
+        raise TypeError(f"book must be an edition.Book, got {type(book).__name__}")
+    _validate.text(doc, "doc")
+    _validate.text(where, "where")
+    if book.titles and doc not in book.titles:
+        raise EditionError(f"doc must be a page of the book, e.g. {next(iter(book.titles))!r}, "
+                           f"got {doc!r}")
     page = Page(book, doc, where)
     cells = []
     for index, cell in enumerate(notebook.cells):
@@ -580,11 +625,16 @@ def _stem(doc: str) -> str:
 
 def edition_path(root: Path, source: Path) -> Path:
     """Where the Jupyter edition of ``book/NAME.ipynb`` (or solutions/) is written."""
+    root = _validate.path(root, "root", exists="dir")
+    source = _validate.path(source, "source")
+    if not source.is_relative_to(root):
+        raise ValueError(f"source must lie inside root {str(root)!r}, got {str(source)!r}")
     return Path(root) / EDITION_DIR / source.relative_to(root)
 
 
 def edition_sources(root: Path) -> list[Path]:
     """The notebooks that have a Jupyter edition."""
+    root = _validate.path(root, "root", exists="dir")
     return [path for folder in SOURCE_DIRS for path in sorted((Path(root) / folder)
                                                                   .glob("*.ipynb"))]
 
@@ -592,6 +642,10 @@ def edition_sources(root: Path) -> list[Path]:
 def generate_edition(root: Path, text: Callable[[nbformat.NotebookNode], str],
                      book: Book | None = None) -> dict[Path, str]:
     """Map each edition path to its text (``text`` writes a notebook as the repository does)."""
+    root = _validate.path(root, "root", exists="dir")
+    _validate.function(text, "text")
+    if book is not None and not isinstance(book, Book):
+        raise TypeError(f"book must be an edition.Book or None, got {type(book).__name__}")
     root = Path(root)
     book = book or read_book(root)
     generated = {}

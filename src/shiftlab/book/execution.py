@@ -41,6 +41,8 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from shiftlab import _validate
+
 KEY_SETTING = "shiftlab_code_key"
 """The name under which the cache records the code key it was filled with."""
 
@@ -57,6 +59,8 @@ def code_key(package: str | Path | None = None) -> str:
     bytes, bytecode caches excluded; the name and version of every installed distribution; the
     Python version.
     """
+    if package is not None:
+        package = _validate.path(package, "package")
     if package is None:
         import shiftlab
 
@@ -79,6 +83,9 @@ def code_key(package: str | Path | None = None) -> str:
 def cache_path(root: str | Path) -> Path:
     """The jupyter-cache of the book in ``root``: ``execute.cache`` of its ``_config.yml``
     (relative to ``root``), else myst-nb's default, ``_build/.jupyter_cache``."""
+    root = _validate.path(root, "root", exists="dir")
+    if not (root / "_config.yml").is_file():
+        raise ValueError(f"root must be the book's folder (with _config.yml), got {str(root)!r}")
     import yaml  # installed with jupyter-book
 
     config = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
@@ -93,6 +100,7 @@ def use_cache(path: str | Path, key: str | None = None):
     every executed notebook in it is removed (through jupyter-cache, which touches nothing else
     in the folder) and the new key is recorded.
     """
+    path = _validate.path(path, "path")
     from jupyter_cache import get_cache
     from jupyter_cache.cache.db import Setting
 
@@ -122,6 +130,15 @@ class Execution:
     notebook: nbformat.NotebookNode
     seconds: float
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        _validate.path(self.path, "path")
+        if not isinstance(self.notebook, nbformat.NotebookNode):
+            raise TypeError(f"notebook must be an nbformat.NotebookNode, got "
+                            f"{type(self.notebook).__name__}")
+        _validate.real(self.seconds, "seconds", low=0)
+        if self.error is not None:
+            _validate.text(self.error, "error")
 
 
 def _settings(notebook: nbformat.NotebookNode, timeout: int | None,
@@ -173,6 +190,17 @@ def execute_notebooks(paths: Iterable[str | Path], *, jobs: int = DEFAULT_JOBS,
     ``OMP_NUM_THREADS=1`` unless that is set (see the module docstring). An error in a cell
     does not raise: it is returned in ``Execution.error``.
     """
+    if isinstance(paths, str | bytes) or not isinstance(paths, Iterable):
+        raise TypeError(f"paths must be a list of notebook paths, got {type(paths).__name__}")
+    paths = [_validate.path(path, "paths[k]") for path in paths]
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
+        raise ValueError(f"jobs must be an int >= 1 (and at most 64), got {jobs!r}")
+    if timeout is not None:
+        timeout = _validate.positive_int(timeout, "timeout", high=86_400)
+    allow_errors = _validate.boolean(allow_errors, "allow_errors")
+    if env is not None:
+        _validate.mapping(env, "env", nonempty=False)
+    record_timing = _validate.boolean(record_timing, "record_timing")
     paths = [Path(path) for path in paths]
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
@@ -206,6 +234,15 @@ def execute_missing(cache, paths: Iterable[str | Path], *, jobs: int = DEFAULT_J
                     log=print) -> list[Execution]:
     """Execute the notebooks at ``paths`` that ``cache`` does not hold, ``jobs`` at a time,
     and store those that ran without error; return the executions."""
+    if isinstance(paths, str | bytes) or not isinstance(paths, Iterable):
+        raise TypeError(f"paths must be a list of notebook paths, got {type(paths).__name__}")
+    paths = [_validate.path(path, "paths[k]") for path in paths]
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 64:
+        raise ValueError(f"jobs must be an int >= 1 (and at most 64), got {jobs!r}")
+    if timeout is not None:
+        timeout = _validate.positive_int(timeout, "timeout", high=86_400)
+    allow_errors = _validate.boolean(allow_errors, "allow_errors")
+    _validate.function(log, "log")
     from jupyter_cache.base import CacheBundleIn
 
     todo = []
@@ -235,6 +272,8 @@ def execute_missing(cache, paths: Iterable[str | Path], *, jobs: int = DEFAULT_J
 def jobs_setting(configured: object) -> int:
     """The number of notebooks to execute at a time: ``SHIFTLAB_EXECUTION_JOBS`` if set, else
     ``configured``."""
+    if JOBS_ENV not in os.environ:
+        _validate.positive_int(configured, "configured", high=64)
     value = os.environ.get(JOBS_ENV, configured)
     try:
         jobs = int(value)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ from pathlib import Path
 import nbformat
 from IPython.display import Markdown
 
+from shiftlab import _validate
 from shiftlab.book.authoring import BEGIN, SOLUTION_TAG, STUB, notebook_text, stub_solutions
 from shiftlab.book.course import course_root, lesson_exercises, notebook_checkers
 from shiftlab.book.edition import plain_notebook, read_book
@@ -76,9 +77,16 @@ class GradedExercise:
     title: str
     points: int
 
+    def __post_init__(self) -> None:
+        _validate.text(self.number, "number")
+        _validate.text(self.title, "title")
+        _validate.positive_int(self.points, "points", high=1000)
+
 
 def grade_id(number: str, suffix: str = "") -> str:
     """nbgrader's id of exercise ``number`` ("1.2" -> ``exercise_1_2``) and of its answer cells."""
+    _validate.text(number, "number")
+    _validate.text(suffix, "suffix")
     return "exercise_" + number.replace(".", "_") + (f"_{suffix}" if suffix else "")
 
 
@@ -94,6 +102,8 @@ def _nbgrader(grade_id: str, *, grade: bool = False, solution: bool = False,
 
 def hidden_test(checker_module: str, checker_name: str) -> str:
     """The hidden head of an autograder test cell (see the module docstring)."""
+    _validate.text(checker_module, "checker_module")
+    _validate.text(checker_name, "checker_name")
     return "\n".join([
         HIDDEN_BEGIN,
         "# Put back by `nbgrader autograde`: under grading a pending exercise is an error and",
@@ -116,6 +126,9 @@ def source_notebook(solution: nbformat.NotebookNode, name: str,
 
     name: the notebook's file name, for messages. points: what each exercise is worth.
     """
+    _validate.notebook(solution, "solution")
+    _validate.text(name, "name")
+    _validate.positive_int(points, "points", high=1000)
     if isinstance(points, bool) or not isinstance(points, int):
         raise TypeError(f"points must be an int, got {type(points).__name__}")
     if points < 1:
@@ -223,6 +236,13 @@ def source_course(root: Path, names: list[str] | None = None, assignment: str | 
     them all into one assignment of this name (default: one assignment per notebook, named
     after it).
     """
+    root = _validate.path(root, "root", exists="dir")
+    if names is not None:
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
+    if assignment is not None:
+        _validate.text(assignment, "assignment")
+    _validate.positive_int(points, "points", high=1000)
     if assignment is not None and not NAME.match(assignment):
         raise ValueError(f"assignment must be letters, digits, '_' or '-' (nbgrader's rule), "
                          f"got {assignment!r}")
@@ -249,6 +269,9 @@ def grading_table(root: Path | None, points: int = POINTS_PER_EXERCISE) -> Markd
     cells (a test holds them to it), so the table is right in the student edition of the book
     too, which has no ``solutions/``.
     """
+    if root is not None:
+        root = _validate.path(root, "root", exists="dir")
+    _validate.positive_int(points, "points", high=1000)
     lessons = [] if root is None else sorted((Path(root) / "lessons").glob("[0-9][0-9]_*.ipynb"))
     if not lessons:
         raise FileNotFoundError(
@@ -269,6 +292,15 @@ def write_source_course(root: Path, out_dir: Path, names: list[str] | None = Non
     An ``out_dir`` that exists and is not empty is refused unless ``force``; then only the
     files of the course are overwritten and nothing is deleted.
     """
+    root = _validate.path(root, "root", exists="dir")
+    out_dir = _validate.path(out_dir, "out_dir")
+    if names is not None:
+        names = [_validate.text(name, "names[k]")
+                 for name in _validate.sequence(names, "names", nonempty=False)]
+    if assignment is not None:
+        _validate.text(assignment, "assignment")
+    _validate.positive_int(points, "points", high=1000)
+    force = _validate.boolean(force, "force")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise GradingError(f"{out_dir} is a file, not a folder")
@@ -286,6 +318,7 @@ def write_source_course(root: Path, out_dir: Path, names: list[str] | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = _validate.argv(argv)
     parser = argparse.ArgumentParser(prog="python -m shiftlab.book.grading", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)

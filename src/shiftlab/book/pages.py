@@ -29,12 +29,15 @@ from pathlib import Path
 import nbformat
 from docutils import nodes
 
+from shiftlab import _validate
 from shiftlab.book.edition import EDITION_DIR
 from shiftlab.book.execution import cache_path
 
 
 def edition_of(srcdir: str | Path, docname: str) -> Path | None:
     """The Jupyter edition of the page ``docname``, if the book has one."""
+    srcdir = _validate.path(srcdir, "srcdir")
+    _validate.text(docname, "docname")
     path = Path(srcdir) / EDITION_DIR / f"{docname}.ipynb"
     return path if path.is_file() else None
 
@@ -64,6 +67,7 @@ def _copy_the_edition(app, exception: Exception | None) -> None:
 
 def image_alt_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
     """``{sha256 of the image's bytes: alt text}`` of a notebook's image outputs."""
+    _validate.notebook(notebook, "notebook")
     found = {}
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
@@ -78,6 +82,8 @@ def image_alt_texts(notebook: nbformat.NotebookNode) -> dict[str, str]:
 def executed_notebook(srcdir: str | Path, source: Path) -> nbformat.NotebookNode | None:
     """The notebook at ``source`` as the book's jupyter-cache holds it, executed (None if the
     cache does not have it)."""
+    srcdir = _validate.path(srcdir, "srcdir", exists="dir")
+    source = _validate.path(source, "source")
     from jupyter_cache import get_cache
 
     cache_folder = cache_path(srcdir)

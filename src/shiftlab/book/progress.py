@@ -22,6 +22,8 @@ from IPython import get_ipython
 from IPython.display import display
 from tqdm.std import tqdm as std_tqdm
 
+from shiftlab import _validate
+
 _BAR = "<bar/>"
 
 
@@ -76,6 +78,11 @@ def in_notebook() -> bool:
 def progress(iterable: Iterable, *, desc: str = "", unit: str = "it",
              total: int | None = None, disable: bool = False) -> std_tqdm:
     """tqdm over ``iterable``: an in-place notebook output in Jupyter, text on stderr elsewhere."""
+    if not isinstance(iterable, Iterable):
+        raise TypeError(f"iterable must be iterable, got {type(iterable).__name__}")
+    if total is not None:
+        _validate.non_negative_int(total, "total")
+    disable = _validate.boolean(disable, "disable")
     if not isinstance(desc, str) or not isinstance(unit, str):
         raise TypeError(f"desc and unit must be str, got {desc!r} and {unit!r}")
     bar = NotebookProgress if in_notebook() else std_tqdm

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from shiftlab import _validate
 from shiftlab.boundary import (
     band_width,
     camera_error_map,
@@ -107,6 +108,8 @@ _MODES = ("valid", "same", "full", "circular", "reflect")
 
 def corner_pixel(corner: str, size: int = 6) -> tuple[int, int]:
     """The ``(i, j)`` of ``corner`` (a key of ``CORNERS``) in a ``size x size`` image."""
+    _validate.one_of(corner, "corner", tuple(CORNERS))
+    size = _validate.positive_int(size, "size", high=4096)
     vertical, horizontal = CORNERS[corner]
     return (0 if vertical == "top" else size - 1), (0 if horizontal == "left" else size - 1)
 
@@ -167,6 +170,15 @@ def check_seeing_taps(seeing_taps: Callable) -> None:
 def measured_receptive_field(kernel_sizes: list[int], strides: list[int]) -> int:
     """The span (first to last pixel, inclusive) of the input pixels that move output pixel
     ``(0, 0)`` of a stack of valid convolutions with random weights, per axis."""
+    kernel_sizes = [_validate.positive_int(k, "kernel_sizes[k]", high=64)
+                    for k in _validate.sequence(kernel_sizes, "kernel_sizes")]
+    strides = [_validate.positive_int(s, "strides[k]", high=64)
+               for s in _validate.sequence(strides, "strides")]
+    if len(strides) != len(kernel_sizes):
+        raise ValueError(f"kernel_sizes and strides must have one entry per layer each, got "
+                         f"{len(kernel_sizes)} and {len(strides)}")
+    if len(kernel_sizes) > 16:
+        raise ValueError(f"kernel_sizes must have at most 16 layers, got {len(kernel_sizes)}")
     span = 1 + sum((k - 1) * _product(strides[:n]) for n, k in enumerate(kernel_sizes))
     generator = torch.Generator().manual_seed(len(kernel_sizes))
     filters = [torch.randn(1, 1, k, k, generator=generator, dtype=torch.float64)
@@ -244,6 +256,8 @@ def band_error_maps(depths: range = range(1, 6)) -> dict[int, tuple[torch.Tensor
     """The camera error maps of zero-padded ``ConvNet``s (8 channels, 3x3) of each depth, on the
     photograph (a 48x48 scene, a 24x24 view moved by (2, -3)), in float64, each with its
     rounding bound: ``{depth: (error, bound)}``, two ``(24, 24)`` maps."""
+    depths = [_validate.positive_int(d, "depths[k]", high=12)
+              for d in _validate.sequence(depths, "depths")]
     scene = sample_image(48, dtype=torch.float64)[None, None]
     maps = {}
     for depth in depths:

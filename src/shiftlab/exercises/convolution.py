@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from shiftlab import _validate
 from shiftlab.convolution import Rotate90, rotate90, rotation_average
 from shiftlab.exercises._core import (
     ExerciseError,
@@ -86,6 +87,11 @@ class Layer:
     f: Callable[[Image], Image]
     why: str
 
+    def __post_init__(self) -> None:
+        _validate.text(self.formula, "formula")
+        _validate.function(self.f, "f")
+        _validate.text(self.why, "why")
+
 
 _BIAS_MAP = torch.randn(2, 12, 12, generator=torch.Generator().manual_seed(2),
                         dtype=torch.float64)
@@ -158,7 +164,8 @@ _LAYER_SHIFTS = (Shift(1, 0), Shift(0, 3), Shift(5, 2), Shift(-3, 7))
 def measure_layer(f: Callable[[Image], Image], *, seed: int = 0) -> float:
     """Largest equivariance error of ``f`` over random ``(4, 2, 12, 12)`` images and four
     shifts, in float64."""
-    generator = torch.Generator().manual_seed(seed)
+    _validate.function(f, "f")
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     images = torch.randn(4, 2, 12, 12, generator=generator, dtype=torch.float64)
     return max(float(equivariance_error(f, images, g).max()) for g in _LAYER_SHIFTS)
 
@@ -166,6 +173,7 @@ def measure_layer(f: Callable[[Image], Image], *, seed: int = 0) -> float:
 def layer_verdict(error: float) -> str:
     """``equivariant`` when ``error`` is exact in float64 (at most 64 ε), else ``not
     equivariant``."""
+    error = _validate.real(error, "error", low=0, finite=False)
     return "equivariant" if error <= exact_tolerance(torch.float64) else "not equivariant"
 
 
@@ -190,6 +198,10 @@ def check_layer_predictions(my_predictions: Callable[[], dict[str, str]]) -> Non
 def zero_padded_stack(filters: list[torch.Tensor]) -> Callable[[Image], Image]:
     """``x -> w_L ⋆ ... ⋆ w_1 ⋆ x`` with zero padding ("same") at every layer, no nonlinearity."""
 
+    filters = list(_validate.sequence(filters, "filters"))
+    for k, w in enumerate(filters):
+        _validate.image_tensor(w, f"filters[{k}]", ranks=(2, 4))
+
     def f(x: Image) -> Image:
         for w in filters:
             x = conv2d(x, w, padding="same")
@@ -204,7 +216,11 @@ def measured_error_mask(size: int, k: int, depth: int, t: tuple[int, int], *,
     zero-padded random ``k x k`` filters and a random ``(size, size)`` image, in float64: a bool
     ``(size, size)``. The threshold, 1e-9 of the output's largest value, is a million times the
     rounding bound of these short float64 sums and far below the error at the border."""
-    generator = torch.Generator().manual_seed(seed)
+    size = _validate.positive_int(size, "size", high=1024)
+    k = _validate.positive_int(k, "k", high=size)
+    depth = _validate.positive_int(depth, "depth", high=64)
+    t = _validate.offset(t)
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     f = zero_padded_stack([torch.randn(k, k, generator=generator, dtype=torch.float64)
                            for _ in range(depth)])
     x = torch.randn(size, size, generator=generator, dtype=torch.float64)
@@ -363,6 +379,10 @@ def lifting_conv(x: Image, w: torch.Tensor) -> Image:
     ``y[q] = conv2d(x, rotate90(w, q), padding="circular")``: the first layer of a
     group-equivariant CNN for the rotations by 90° (Cohen and Welling, 2016).
     """
+    x = _validate.image_tensor(x)
+    w = _validate.image_tensor(w, "w", ranks=(x.dim(),))
+    if w.shape[-2] != w.shape[-1]:
+        raise ValueError(f"w must be a square filter, got shape {tuple(w.shape)}")
     return torch.stack([conv2d(x, rotate90(w, q), padding="circular") for q in range(4)])
 
 

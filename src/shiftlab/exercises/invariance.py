@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from shiftlab import _validate
 from shiftlab.exercises._core import (
     ExerciseError,
     as_number,
@@ -127,6 +128,11 @@ class Mystery:
     f: Callable[[torch.Tensor], torch.Tensor]
     why: str
 
+    def __post_init__(self) -> None:
+        _validate.text(self.formula, "formula")
+        _validate.function(self.f, "f")
+        _validate.text(self.why, "why")
+
 
 def _ramp(x: torch.Tensor) -> torch.Tensor:
     return torch.linspace(0.5, 1.5, x.shape[-1], dtype=x.dtype)
@@ -179,7 +185,8 @@ def measure_mystery(
 
     In float64. The equivariance error is ``None`` where ``f``'s output is not an image.
     """
-    generator = torch.Generator().manual_seed(seed)
+    _validate.function(f, "f")
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     images = torch.randn(6, 16, 16, generator=generator, dtype=torch.float64)
     spatial = f(images[0]).dim() == 2
     invariance = max(float(invariance_error(f, x, g)) for x in images for g in _MYSTERY_SHIFTS)
@@ -194,6 +201,15 @@ def measure_mystery(
 def classify(errors: dict[str, float | None]) -> str:
     """``invariant`` if the invariance error is exact in float64, else ``equivariant`` if the
     equivariance error is, else ``neither``."""
+    _validate.mapping(errors, "errors")
+    for key in ("invariance error", "equivariance error"):
+        if key not in errors:
+            raise ValueError(f"errors must have the key {key!r}, got {sorted(errors)}")
+    _validate.real(errors["invariance error"], "errors['invariance error']", low=0,
+                   finite=False)
+    if errors["equivariance error"] is not None:
+        _validate.real(errors["equivariance error"], "errors['equivariance error']", low=0,
+                       finite=False)
     tol = exact_tolerance(torch.float64)
     if errors["invariance error"] <= tol:
         return "invariant"
@@ -258,6 +274,14 @@ def stripes(
 ) -> torch.Tensor:
     """``n`` striped images ``(n, 1, size, size)``: random stripe width (2 to size / 4 pixels),
     position and contrast, plus a little noise. ``size`` must be at least 8."""
+    n = _validate.positive_int(n, "n", high=100_000)
+    size = _validate.positive_int(size, "size", high=4096)
+    if n * size * size > 2**26:
+        raise ValueError(f"n x size x size must be at most {2**26} pixels, got n = {n} and "
+                         f"size = {size}")
+    vertical = _validate.boolean(vertical, "vertical")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     images = torch.empty(n, 1, size, size)
     columns = torch.arange(size)
     for k in range(n):

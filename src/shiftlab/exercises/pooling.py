@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from shiftlab import _validate
 from shiftlab.data import glyph_images
 from shiftlab.exercises._core import (
     ExerciseError,
@@ -80,7 +81,7 @@ SHIFTS_3X3 = ((0, 1), (0, 2), (1, 1), (1, 2), (2, 2), (0, 3))
 def measured_survival_3x3(seed: int = 0) -> dict[tuple[int, int], float]:
     """The surviving fraction of 3x3 / stride-3 max pooling for each shift in ``SHIFTS_3X3``,
     measured on 700 noise images of 18 x 18 pixels (25 200 pooled values)."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     x = torch.randn(700, 1, 18, 18, generator=generator)
     return {t: surviving_fraction(x, t, 3) for t in SHIFTS_3X3}
 
@@ -172,6 +173,7 @@ def check_power_mean(global_power_mean: Callable, *, seed: int = 0, trials: int 
 def calibrated_classifier(config: ConvNetConfig, seed: int = 0) -> ConvNet:
     """A random (untrained) ``ConvNet`` whose head bias is set so that it predicts each of two
     classes for about half of the glyph images: a classifier with borderline cases to flip."""
+    seed = _validate.integer(seed, "seed", low=-2**62, high=2**62)
     model = ConvNet(config, seed=seed)
     reference, _ = glyph_images(256, 16, noise=0.5, seed=seed + 100)
     with torch.no_grad():
@@ -243,6 +245,8 @@ PERIODS = (1, 2, 4, 8)
 def unchanged_shifts(config: ConvNetConfig, *, size: int = 8, seed: int = 0) -> torch.Tensor:
     """``(size, size)`` bool: for each shift ``(dy, dx)``, whether the class scores of a random
     network of this architecture stay exactly the same (≤ 64 ε) on 32 images of 16 x 16 pixels."""
+    size = _validate.positive_int(size, "size", high=16)  # shifts of a 16 x 16 image
+    seed = _validate.integer(seed, "seed", low=-2**62, high=2**62)
     model = ConvNet(config, seed=seed).eval()
     images, _ = glyph_images(32, 16, noise=0.5, seed=seed + 7)
     tol = exact_tolerance(torch.float32)
@@ -275,6 +279,8 @@ def _measured_period(config: ConvNetConfig) -> int:
 
 def describe(config: ConvNetConfig) -> str:
     """A ``ConvNetConfig`` as a chain of layers, e.g. ``conv 3x3 stride 2 → ReLU → … → linear``."""
+    if not isinstance(config, ConvNetConfig):
+        raise TypeError(f"config must be a ConvNetConfig, got {type(config).__name__}")
     stride = f" stride {config.stride}" if config.stride > 1 else ""
     layer = f"conv {config.kernel_size}x{config.kernel_size}{stride} → ReLU"
     if config.local_pool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from shiftlab import _validate
 from shiftlab.antialias import binomial_filter, blur_pool
 from shiftlab.consistency import consistency, shift_each
 from shiftlab.data import glyph_images
@@ -174,7 +175,8 @@ _WHY_73 = {
 def measured_exact_copies(*, n: int = 50, seed: int = 0) -> dict[str, dict[str, float]]:
     """For each downsampler and shift of exercise 7.3, the fraction of ``n`` noise images of
     16 x 16 whose output after the shift is an exact shifted copy of their output."""
-    generator = torch.Generator().manual_seed(seed)
+    n = _validate.positive_int(n, "n", high=10_000)
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     x = torch.randn(n, 1, 16, 16, generator=generator)
     return {name: {str(t): fraction_exact(shifted_copy_error(f, x, t)) for t in SHIFTS_73}
             for name, f in DOWNSAMPLERS_73.items()}
@@ -279,6 +281,12 @@ class Untrained:
     always: bool
     why: str
 
+    def __post_init__(self) -> None:
+        _validate.text(self.description, "description")
+        _validate.function(self.build, "build")
+        _validate.boolean(self.always, "always")
+        _validate.text(self.why, "why")
+
 
 UNTRAINED: dict[str, Untrained] = {
     "a": Untrained(
@@ -314,6 +322,8 @@ of the exercise's images."""
 def measured_untrained(*, n: int = 128, pairs: int = 4, seed: int = 0) -> dict[str, float]:
     """The circular-shift consistency of each network of ``UNTRAINED``, split at its median,
     on ``n`` glyph images of 12 x 12."""
+    n = _validate.positive_int(n, "n", high=10_000)
+    pairs = _validate.positive_int(pairs, "pairs", high=1_000)
     images, _ = glyph_images(n, 12, noise=0.2, seed=seed)
     results = {}
     for name, case in UNTRAINED.items():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from shiftlab import _validate
 from shiftlab.exercises._core import (
     ExerciseError,
     as_int,
@@ -128,6 +129,10 @@ def equal_pool_fraction(filters: torch.Tensor, padding: str) -> float:
     """The reference for exercise 6.3: the fraction of filters ``(F, 5, 5)`` for which the two
     rook images have the same pooled feature under ``padding``, up to rounding: the two differ
     by at most ``exact_tolerance(float32)`` times the larger."""
+    filters = _validate.image_tensor(filters, "filters", ranks=(3,))
+    if filters.dtype != torch.float32 or filters.device.type != "cpu":
+        raise TypeError(f"filters must be float32 on the CPU, like the rook images, got "
+                        f"{filters.dtype} on {filters.device}")
     pooled = pooled_features(filters[:, None], rook_images()[0], padding)
     return _equal_up_to_rounding(pooled[:, 0], pooled[:, 1]).double().mean().item()
 
@@ -215,6 +220,11 @@ class BorderNetwork:
     description: str
     config: RookNetConfig
 
+    def __post_init__(self) -> None:
+        _validate.text(self.description, "description")
+        if not isinstance(self.config, RookNetConfig):
+            raise TypeError(f"config must be a RookNetConfig, got {type(self.config).__name__}")
+
 
 NETWORKS: dict[str, BorderNetwork] = {
     "A": BorderNetwork("one 5x5 layer, 1 channel (the rook network)", RookNetConfig()),
@@ -229,6 +239,10 @@ def invisible_border(config: RookNetConfig, *, seeds: int = 3, max_border: int =
     """The reference for exercise 6.5: the smallest border ``b`` at which, for ``seeds`` random
     networks and four photograph crops, the final feature maps of the two quadrant images hold
     the same values in every channel (sorted, and equal up to rounding)."""
+    if not isinstance(config, RookNetConfig):
+        raise TypeError(f"config must be a RookNetConfig, got {type(config).__name__}")
+    seeds = _validate.positive_int(seeds, "seeds", high=100)
+    max_border = _validate.non_negative_int(max_border, "max_border", high=256)
     patches = photo_patches(4, split="test", seed=5)
     for border in range(max_border + 1):
         images, _ = quadrant_images(patches, border=border)
@@ -236,7 +250,8 @@ def invisible_border(config: RookNetConfig, *, seeds: int = 3, max_border: int =
         if all(_same_values(RookNet(config, seed=s).features(images).detach(), half)
                for s in range(seeds)):
             return border
-    raise ValueError(f"no border up to {max_border} hides the position")  # pragma: no cover
+    raise ValueError(f"max_border = {max_border} is too small: no border up to it hides the "
+                     "position")
 
 
 def _same_values(maps: torch.Tensor, half: int) -> bool:

@@ -12,6 +12,7 @@ from functools import partial
 
 import torch
 
+from shiftlab import _validate
 from shiftlab.exercises._core import (
     ExerciseError,
     as_tensor,
@@ -173,6 +174,15 @@ class CopyCase:
     magnitude: Callable[[torch.Tensor], torch.Tensor] | None = None
     terms: int = 1
 
+    def __post_init__(self) -> None:
+        _validate.text(self.description, "description")
+        _validate.function(self.f, "f")
+        _validate.offset(self.t)
+        _validate.text(self.why, "why")
+        if self.magnitude is not None:
+            _validate.function(self.magnitude, "magnitude")
+        _validate.positive_int(self.terms, "terms")
+
 
 def _stride(s: int) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: downsample(x, s)
@@ -206,7 +216,10 @@ COPY_CASES: dict[str, CopyCase] = {
 def measure_copy_fraction(case: CopyCase, *, n: int = 200, seed: int = 0) -> float:
     """Fraction of ``n`` random 24x24 images for which ``f(T_t x)`` is an exact shifted copy:
     within the rounding bound of the case (0 for pure data movement)."""
-    generator = torch.Generator().manual_seed(seed)
+    if not isinstance(case, CopyCase):
+        raise TypeError(f"case must be a CopyCase, got {type(case).__name__}")
+    n = _validate.positive_int(n, "n", high=10_000)
+    generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     x = torch.randn(n, 1, 24, 24, generator=generator)
     errors = shifted_copy_error(case.f, x, case.t)
     if case.magnitude is None:
@@ -249,6 +262,12 @@ class Network:
     build: Callable[[int], Callable[[torch.Tensor], torch.Tensor]]  # seed -> network
     steps: tuple[int, int]
     why: str
+
+    def __post_init__(self) -> None:
+        _validate.text(self.description, "description")
+        _validate.function(self.build, "build")
+        _validate.offset(self.steps, "steps")
+        _validate.text(self.why, "why")
 
 
 def _convnet(**config: object) -> Callable[[int], ConvNet]:
@@ -326,6 +345,8 @@ def check_invariance_steps(invariance_steps: Callable, *, seed: int = 0) -> None
 
 def measured_steps(f: Callable[[torch.Tensor], torch.Tensor], size: int = SIZE) -> tuple[int, int]:
     """The reference measurement behind exercise 3.4 (used by the tests)."""
+    _validate.function(f, "f")
+    size = _validate.positive_int(size, "size", high=256)
     x = torch.randn(8, 1, size, size, generator=torch.Generator().manual_seed(0))
     tol = exact_tolerance(torch.float32)
 

@@ -36,6 +36,10 @@ ERROR_FLOOR = 1e-4
 
 
 def _grid(value: Any, name: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):  # counts (ints) or values (floats), read on the CPU
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must hold real numbers (ints or floats), got {value.dtype}")
+        value = _validate.values(value, name).detach().cpu()
     return _validate.image_tensor(torch.as_tensor(value).double(), name, ranks=(2,))
 
 
@@ -55,9 +59,14 @@ def number_grids(
     rectangle outlined in red (the image inside its padding). vmax: the value drawn white
     (default: the largest of all grids).
     """
-    if not grids:
+    if not _validate.mapping(grids, "grids", nonempty=False):
         raise ValueError("grids must name at least one panel")
-    per_row = _validate.positive_int(per_row, "per_row")
+    if frames is not None:
+        _validate.mapping(frames, "frames", nonempty=False)
+    _validate.text(title, "title")
+    _validate.text(fmt, "fmt")
+    vmax = _validate.optional_real(vmax, "vmax")
+    per_row = _validate.positive_int(per_row, "per_row", high=100)
     values = {name: _grid(grid, f"grids[{name!r}]") for name, grid in grids.items()}
     frames = dict(frames or {})
     unknown = set(frames) - set(values)
@@ -114,9 +123,13 @@ def map_grid(
     """A grid of ``(H, W)`` maps: one row per entry of ``rows`` (its name at the left), one
     column per title in ``columns``. With ``shared`` every column has one colour scale, so the
     same colour means the same value down a column."""
-    if not rows:
+    if not _validate.mapping(rows, "rows", nonempty=False):
         raise ValueError("rows must name at least one row")
-    maps = {name: [_grid(m.detach(), f"rows[{name!r}]") for m in row]
+    _validate.sequence(columns, "columns")
+    _validate.text(title, "title")
+    _validate.text(cmap, "cmap")
+    shared = _validate.boolean(shared, "shared")
+    maps = {name: [_grid(m, f"rows[{name!r}]") for m in _validate.sequence(row, f"rows[{name!r}]")]
             for name, row in rows.items()}
     for name, row in maps.items():
         if len(row) != len(columns):
@@ -194,8 +207,17 @@ def band_heatmaps(
     ``bands[c]`` outlines, in every map of column ``c``, the pixels at distance ``>= bands[c]``
     from the frame: where the error should be 0 (up to rounding).
     """
-    if not rows:
+    if not _validate.mapping(rows, "rows", nonempty=False):
         raise ValueError("rows must name at least one row")
+    _validate.sequence(columns, "columns")
+    _validate.text(title, "title")
+    for name, row in rows.items():
+        _validate.sequence(row, f"rows[{name!r}]")
+    if bands is not None:
+        _validate.sequence(bands, "bands")
+        for k, band in enumerate(bands):
+            if band is not None:
+                _validate.non_negative_int(band, f"bands[{k}]")
     bands = list(bands) if bands is not None else [None] * len(columns)
     if len(bands) != len(columns):
         raise ValueError(f"bands must have one entry per column ({len(columns)}), got "
@@ -231,9 +253,12 @@ def band_explorer(
     slider value ``v``, ``band_at(v)`` the band to outline, ``title_at(v)`` the figure title.
     Returns ``(fig, update)``."""
     _validate.function(maps_at, "maps_at")
-    values = list(values)
+    values = list(_validate.sequence(values, "values", nonempty=False))
     if not values:
         raise ValueError("values must not be empty")
+    _validate.sequence(titles, "titles")
+    _validate.function(band_at, "band_at")
+    _validate.function(title_at, "title_at")
     first = [_grid(m, "maps_at(v)") for m in maps_at(values[0])]
     if len(first) != len(titles):
         raise ValueError(f"maps_at gave {len(first)} maps for {len(titles)} titles")

@@ -42,13 +42,16 @@ def equivariance_row(
     and of the output (``g_out`` defaults to ``g``); ``g_name`` names ``g`` in the panel titles.
     The two middle panels share one colour scale; the difference panel's title gives its maximum.
     """
-    x = _validate.image_tensor(x, ranks=(2,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x")
     _validate.function(f, "f")
     _validate.function(g, "g")
     g_out = g if g_out is None else _validate.function(g_out, "g_out")
+    _validate.text(g_name, "g_name")
+    _validate.text(title, "title")
     with torch.no_grad():
         lhs, rhs = f(g(x)), g_out(f(x))
-    if lhs.shape != rhs.shape or lhs.dim() != 2:
+    if not isinstance(lhs, torch.Tensor) or not isinstance(rhs, torch.Tensor) or \
+            lhs.shape != rhs.shape or lhs.dim() != 2:
         raise ValueError(
             f"f(g x) and g'(f(x)) must be (H, W) images of one shape, got {tuple(lhs.shape)} "
             f"and {tuple(rhs.shape)}"
@@ -82,15 +85,17 @@ def error_curves(
     An error of exactly 0 is drawn at ``ZERO_ON_LOG_AXIS`` and the axis labels that level
     "exactly 0"; ``tolerance`` draws the "exact" threshold as a dashed line.
     """
-    steps = list(steps)
-    if not steps:
-        raise ValueError("steps must not be empty")
-    if not curves:
+    steps = list(_validate.sequence(steps, "steps"))
+    if not _validate.mapping(curves, "curves", nonempty=False):
         raise ValueError("curves must name at least one curve")
+    _validate.text(xlabel, "xlabel")
+    _validate.text(title, "title")
+    tolerance = _validate.optional_real(tolerance, "tolerance", low=0)
     for name, values in curves.items():
-        if len(values) != len(steps):
+        if len(_validate.reals(values, f"curves[{name!r}]")) != len(steps):
             raise ValueError(
-                f"curve {name!r} must have one value per step ({len(steps)}), got {len(values)}"
+                f"curves[{name!r}] must have one value per step ({len(steps)}, the entries of "
+                f"steps), got {len(values)}"
             )
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     markers = "osD^v"
@@ -135,10 +140,15 @@ def moving_maps_explorer(
     Returns ``(fig, update)``; ``update(v)`` redraws for value ``v``.
     """
     _validate.function(maps_at, "maps_at")
-    values = list(values)
-    if not values:
-        raise ValueError("values must not be empty")
-    frames = {k: [m.detach().cpu() for m in maps_at(v)] for k, v in enumerate(values)}
+    values = list(_validate.sequence(values, "values"))
+    _validate.sequence(titles, "titles")
+    if marker_at is not None:
+        _validate.function(marker_at, "marker_at")
+    _validate.text(title, "title")
+    frames = {k: [_validate.values(_validate.image_tensor(m, "maps_at(v)", ranks=(2,)),
+                                   "maps_at(v)").detach().cpu()
+                  for m in _validate.sequence(maps_at(v), "maps_at(v)")]
+              for k, v in enumerate(values)}
     if len(frames[0]) != len(titles):
         raise ValueError(f"maps_at gave {len(frames[0])} maps for {len(titles)} titles")
     limits = [

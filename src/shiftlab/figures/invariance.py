@@ -34,10 +34,18 @@ def error_bars(
     An error of exactly 0 is drawn at ``ZERO_ON_LOG_AXIS`` and labelled 0; ``None`` (a measure
     that does not apply) gets no bar and the label n/a.
     """
-    if not errors:
-        raise ValueError("errors must name at least one function")
+    _validate.mapping(errors, "errors")
+    tolerance = _validate.real(tolerance, "tolerance", low=0)
+    _validate.text(title, "title")
     names = list(errors)
-    measures = list(next(iter(errors.values())))
+    measures = list(_validate.mapping(next(iter(errors.values())), f"errors[{names[0]!r}]"))
+    for name, row in errors.items():
+        if list(_validate.mapping(row, f"errors[{name!r}]")) != measures:
+            raise ValueError(f"errors[{name!r}] must have the measures {measures}, got "
+                             f"{list(row)}")
+        for measure, value in row.items():
+            if value is not None:
+                _validate.real(value, f"errors[{name!r}][{measure!r}]", low=0, finite=False)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) + 2.5), 3.8))
     width = 0.8 / len(measures)
     for m, measure in enumerate(measures):
@@ -81,7 +89,12 @@ def image_row_explorer(
     """A row of image panels for ``slider``: ``images_at(v)`` gives the ``(H, W)`` images for
     slider value ``v``; colours are fixed by the images at ``first``. Returns ``(fig, update)``."""
     _validate.function(images_at, "images_at")
-    images = list(images_at(first))
+    _validate.sequence(titles, "titles")
+    _validate.text(title, "title")
+    _validate.text(cmap, "cmap")
+    images = [_validate.values(_validate.image_tensor(image, "images_at(first)", ranks=(2,)),
+                               "images_at(first)").detach().cpu()
+              for image in _validate.sequence(images_at(first), "images_at(first)")]
     if len(images) != len(titles):
         raise ValueError(f"images_at gave {len(images)} images for {len(titles)} titles")
     fig, axes = plt.subplots(
@@ -106,7 +119,8 @@ def image_row_explorer(
 
 def default_readouts(height: int, width: int) -> dict[str, Callable[[torch.Tensor], float]]:
     """Global max, global mean and the value at one fixed pixel of a feature map."""
-    i, j = height // 2, width // 2
+    i = _validate.positive_int(height, "height") // 2
+    j = _validate.positive_int(width, "width") // 2
     return {
         "global max pool": lambda y: float(global_max_pool(y)),
         "global average pool": lambda y: float(global_avg_pool(y)),
@@ -131,13 +145,20 @@ def shift_explorer(
     default the centre) in both images, so the reader sees the feature map move with the input.
     Returns ``(fig, update)``; ``update(t)`` redraws for shift ``t``.
     """
-    x = _validate.image_tensor(x, ranks=(2,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x").detach().cpu()
     _validate.function(feature, "feature")
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts:
-        raise ValueError("shifts must not be empty")
+    shifts = _validate.offsets(shifts, "shifts")
+    if readouts is not None:
+        for name, read in _validate.mapping(readouts, "readouts").items():
+            _validate.function(read, f"readouts[{name!r}]")
+    if marker is not None:
+        marker = _validate.offset(marker, "marker")
+    _validate.text(title, "title")
     height, width = x.shape
-    maps = [feature(shift(x, t)).detach() for t in shifts]
+    maps = [feature(shift(x, t)) for t in shifts]
+    if not all(isinstance(y, torch.Tensor) for y in maps):
+        raise ValueError(f"feature must return an (H, W) tensor, got {type(maps[0]).__name__}")
+    maps = [y.detach().cpu() for y in maps]
     if maps[0].shape != x.shape:
         raise ValueError(f"feature must map (H, W) to (H, W), got {tuple(maps[0].shape)}")
     readouts = default_readouts(height, width) if readouts is None else readouts

@@ -31,7 +31,15 @@ def image_panel(
     vmin: float | None = None, vmax: float | None = None,
 ) -> AxesImage:
     """Draw one ``(H, W)`` image on ``ax`` without ticks; ``signed`` centres the colours on 0."""
-    image = _validate.image_tensor(image, "image", ranks=(2,)).detach().cpu()
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    image = _validate.image_tensor(image, "image", ranks=(2,))
+    image = _validate.values(image, "image").detach().cpu()
+    _validate.text(title, "title")
+    _validate.text(cmap, "cmap")
+    signed = _validate.boolean(signed, "signed")
+    vmin = _validate.optional_real(vmin, "vmin")
+    vmax = _validate.optional_real(vmax, "vmax")
     if signed and vmin is None and vmax is None:
         bound = float(image.abs().max()) or 1.0
         vmin, vmax = -bound, bound
@@ -51,9 +59,12 @@ def show_images(
     signed: bool = False,
 ) -> Figure:
     """A row of ``(H, W)`` images with their titles and a figure title that states the finding."""
-    if not isinstance(images, Sequence) or len(images) == 0:
-        raise ValueError("images must be a non-empty list of (H, W) tensors")
-    titles = [""] * len(images) if titles is None else list(titles)
+    _validate.sequence(images, "images")
+    titles = [""] * len(images) if titles is None else list(_validate.sequence(titles, "titles"))
+    _validate.text(title, "title")
+    signed = _validate.boolean(signed, "signed")
+    for k, image in enumerate(images):
+        _validate.values(_validate.image_tensor(image, f"images[{k}]", ranks=(2,)), "images")
     if len(titles) != len(images):
         raise ValueError(f"titles must have one entry per image ({len(images)}), got {len(titles)}")
     fig, axes = plt.subplots(
@@ -76,8 +87,11 @@ def markdown_table(
     rows: ``{row name: {column: value}}``; the columns named in ``percent`` are shown as
     percentages, other floats in scientific notation, ``None`` as a dash.
     """
-    if not rows:
-        raise ValueError("rows must not be empty")
+    _validate.mapping(rows, "rows")
+    _validate.text(first, "first")
+    percent = _validate.sequence(percent, "percent", nonempty=False)
+    for name, row in rows.items():
+        _validate.mapping(row, f"rows[{name!r}]", nonempty=False)
     columns = list(next(iter(rows.values())))
 
     def cell(column: str, value: Any) -> str:

@@ -27,7 +27,13 @@ def shift_map_panel(
     vmax: float | None = None,
 ) -> None:
     """Draw ``values[dy, dx]``, a number per shift, as annotated gray cells with labelled axes."""
-    values = _validate.image_tensor(values, "values", ranks=(2,)).detach().double()
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    values = _validate.image_tensor(values, "values", ranks=(2,))
+    values = _validate.values(values, "values").detach().cpu().double()
+    _validate.text(title, "title")
+    _validate.text(fmt, "fmt")
+    vmax = _validate.optional_real(vmax, "vmax")
     top = float(values.max()) if vmax is None else vmax
     top = top or 1.0
     ax.imshow(values.numpy(), cmap="gray", vmin=0, vmax=top, interpolation="nearest")
@@ -58,11 +64,14 @@ def survival_explorer(
     values, white where they survived the shift and dark where they changed; and
     ``fractions[dy, dx]`` (measured on many images) with the current shift outlined.
     Returns ``(fig, update)``; ``update(t)`` redraws for shift ``t``."""
-    x = _validate.image_tensor(x, ranks=(2,))
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts:
-        raise ValueError("shifts must not be empty")
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x").detach().cpu()
+    shifts = _validate.offsets(shifts, "shifts")
     fractions = _validate.image_tensor(fractions, "fractions", ranks=(2,))
+    fractions = _validate.values(fractions, "fractions").detach().cpu()
+    size = _validate.positive_int(size, "size")
+    if x.shape[0] % size or x.shape[1] % size:
+        raise ValueError(f"size must divide the sides of x {tuple(x.shape)}, got {size}")
+    _validate.text(title, "title")
     pooled = max_pool(x, size)
     fig, (ax_in, ax_pool, ax_frac) = plt.subplots(
         1, 3, figsize=(3 * PANEL_INCHES + 0.6, PANEL_INCHES + 0.8)
@@ -108,8 +117,20 @@ def survivor_histogram(
 ) -> Figure:
     """Histograms of the number of surviving pooled values per map, one per shift, with the
     expected count as a dashed line and the whole map (``total``) marked."""
-    if not counts:
-        raise ValueError("counts must name at least one shift")
+    _validate.mapping(counts, "counts")
+    total = _validate.positive_int(total, "total", high=100_000)
+    _validate.mapping(expected, "expected")
+    _validate.text(title, "title")
+    for name, values in counts.items():
+        if not isinstance(values, torch.Tensor) or values.dim() != 1 or values.numel() == 0:
+            raise TypeError(f"counts[{name!r}] must be a non-empty 1-D tensor of counts, got "
+                            f"{values!r:.60}")
+        _validate.finite_values(_validate.values(values, f"counts[{name!r}]"), f"counts[{name!r}]")
+        if name not in expected:
+            raise ValueError(f"expected must have an entry for every key of counts, missing "
+                             f"{name!r}")
+        _validate.real(expected[name], f"expected[{name!r}]")
+    counts = {name: values.detach().cpu() for name, values in counts.items()}
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     bins = np.arange(total + 2) - 0.5
     for k, (name, values) in enumerate(counts.items()):
@@ -134,10 +155,12 @@ def shift_maps(
     maps: Mapping[str, torch.Tensor], *, title: str = "", fmt: str = "{:.0%}",
 ) -> Figure:
     """One annotated gray panel per entry: ``maps[name][dy, dx]``, on one shared scale."""
-    if not maps:
-        raise ValueError("maps must name at least one panel")
+    _validate.mapping(maps, "maps")
+    _validate.text(title, "title")
+    _validate.text(fmt, "fmt")
     for name, values in maps.items():
-        _validate.image_tensor(values, f"maps[{name!r}]", ranks=(2,))
+        _validate.values(_validate.image_tensor(values, f"maps[{name!r}]", ranks=(2,)),
+                         f"maps[{name!r}]")
     top = max(float(values.max()) for values in maps.values()) or 1.0
     fig, axes = plt.subplots(
         1, len(maps), figsize=(PANEL_INCHES * len(maps) + 0.6, PANEL_INCHES + 0.6),

@@ -29,8 +29,22 @@ def gain_curves(
 ) -> Figure:
     """Gains against frequency, ``{label: (ω, gain)}``, with the frequency ``limit`` that a
     downsampled grid can carry marked and the range beyond it shaded."""
-    if not curves:
+    if not _validate.mapping(curves, "curves", nonempty=False):
         raise ValueError("curves must name at least one (ω, gain) pair")
+    limit = _validate.optional_real(limit, "limit", low=0)
+    _validate.text(title, "title")
+    checked = {}
+    for label, pair in curves.items():
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(f"curves[{label!r}] must be a pair (ω, gain) of 1-D tensors, got "
+                            f"{type(pair).__name__}")
+        omega, gain = (torch.tensor(_validate.reals(v, f"curves[{label!r}]"),
+                                    dtype=torch.float64) for v in pair)
+        if omega.shape != gain.shape:
+            raise ValueError(f"curves[{label!r}] must pair one gain with each ω, got "
+                             f"{len(omega)} and {len(gain)}")
+        checked[label] = (omega, gain)
+    curves = checked
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     for k, (label, (omega, gain)) in enumerate(curves.items()):
         color = plt.cm.viridis(0.9 * k / max(1, len(curves) - 1))
@@ -65,10 +79,10 @@ def downsampling_explorer(
     (``stride.shifted_copy_error``) for every shift, with the current shift marked.
     Returns ``(fig, update, errors)`` with ``errors[name][k]`` the error at ``shifts[k]``.
     """
-    x = _validate.image_tensor(x, ranks=(2,))
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts or not downsamplers:
-        raise ValueError("shifts and downsamplers must not be empty")
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x").detach().cpu()
+    _validate.mapping(downsamplers, "downsamplers")
+    shifts = _validate.offsets(shifts, "shifts")
+    _validate.text(title, "title")
     for name, f in downsamplers.items():
         _validate.function(f, f"downsamplers[{name!r}]")
     errors = {name: [float(shifted_copy_error(f, x, t)) for t in shifts]
@@ -130,8 +144,19 @@ def consistency_bars(
     lowest to the highest seed and every seed is a dot; a line marks 100 %.
 
     rows: ``{variant: {column: values}}`` with ``values`` one number per seed (a tensor)."""
-    if not rows or not columns:
+    if not _validate.mapping(rows, "rows", nonempty=False) or not _validate.sequence(
+            columns, "columns", nonempty=False):
         raise ValueError("rows and columns must not be empty")
+    _validate.text(title, "title")
+    for name, row in rows.items():
+        _validate.mapping(row, f"rows[{name!r}]")
+        for column in columns:
+            if column not in row:
+                raise ValueError(f"rows[{name!r}] must have every column of columns, missing "
+                                 f"{column!r}")
+            _validate.reals(torch.as_tensor(row[column]).flatten().detach().cpu()
+                              if isinstance(row[column], torch.Tensor) else row[column],
+                              f"rows[{name!r}][{column!r}]")
     names = list(rows)
     fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(names) * len(columns) / 2 + 1.5))
     height = 0.8 / len(columns)
@@ -174,8 +199,16 @@ def aliasing_figure(
     """The aliased energy fraction against the filter size ``k``, on a log axis: the values
     ``predicted`` for noise as a line, each entry of ``measured`` (``{label: values at sizes}``)
     as markers; the ideal low-pass, at 0, is noted."""
-    if not measured or not sizes:
-        raise ValueError("sizes and measured must not be empty")
+    sizes = [_validate.positive_int(k, "sizes[k]") for k in _validate.sequence(sizes, "sizes")]
+    _validate.mapping(measured, "measured")
+    for label, values in measured.items():
+        if len(_validate.reals(values, f"measured[{label!r}]")) != len(sizes):
+            raise ValueError(f"measured[{label!r}] must have one value per entry of sizes "
+                             f"({len(sizes)}), got {len(values)}")
+    if predicted is not None and len(_validate.reals(predicted, "predicted")) != len(sizes):
+        raise ValueError(f"predicted must have one value per entry of sizes ({len(sizes)}), got "
+                         f"{len(predicted)}")
+    _validate.text(title, "title")
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
     if predicted is not None:
         ax.plot(list(sizes), list(predicted), "-", color="0.6", linewidth=3,

@@ -33,8 +33,14 @@ def rook_training_explorer(
     images: the ``(2, 1, H, W)`` rook images the runs were trained on.
     Returns ``(fig, update)``; ``update(epoch)`` redraws for that epoch.
     """
-    _validate.image_tensor(images, "images", ranks=(4,))
-    epochs = [_validate.integer(e, "epochs[k]") for e in epochs]
+    if not isinstance(runs, RookRuns):
+        raise TypeError(f"runs must be a RookRuns, got {type(runs).__name__}")
+    images = _validate.image_tensor(images, "images", ranks=(4,))
+    if images.shape[:2] != (2, 1) or images.dtype != torch.float32 or images.device.type != "cpu":
+        raise ValueError(f"images must be the two rook images, (2, 1, H, W) float32 on the CPU, "
+                         f"got shape {tuple(images.shape)}, {images.dtype} on {images.device}")
+    epochs = [_validate.integer(e, "epochs[k]") for e in _validate.sequence(epochs, "epochs")]
+    _validate.text(title, "title")
     last = len(runs.filters) - 1
     if not 0 <= _validate.integer(run, "run") < len(runs.seeds):
         raise ValueError(f"run must lie in 0 ... {len(runs.seeds) - 1}, got {run}")
@@ -93,8 +99,11 @@ def outcomes_figure(runs: Mapping[str, RookRuns], *, title: str = "") -> Figure:
 
     runs: ``{label: RookRuns}``, one marker per label (e.g. the two orders of one padding).
     """
-    if not runs:
-        raise ValueError("runs must name at least one RookRuns")
+    _validate.mapping(runs, "runs")
+    for label, r in runs.items():
+        if not isinstance(r, RookRuns):
+            raise TypeError(f"runs[{label!r}] must be a RookRuns, got {type(r).__name__}")
+    _validate.text(title, "title")
     failed = [(label, r, k) for label, r in runs.items()
               for k in (~r.perfect()).nonzero().flatten().tolist()]
     columns = max(1, min(5, len(failed)))
@@ -145,6 +154,10 @@ def border_sweep_figure(
     padding: the mean over the seeds with a bar from the lowest to the highest seed, every seed
     a small dot. The chance level and the receptive field's reach ``r`` are marked, and ``2r``
     for a network with biases."""
+    if not isinstance(sweep, BorderSweep):
+        raise TypeError(f"sweep must be a BorderSweep, got {type(sweep).__name__}")
+    _validate.text(title, "title")
+    chance = _validate.real(chance, "chance", low=0, high=1)
     reach = sweep.config.receptive_radius
     trainings = list(sweep.accuracy)
     fig, axes = plt.subplots(1, len(trainings), figsize=(3.7 * len(trainings), 3.4),
@@ -190,9 +203,21 @@ def paper_quadrant_figure(
 ) -> Figure:
     """The paper's accuracies against the border, one panel per network, one line per weight
     setting: ``results[setting][network]`` at ``borders`` (drawn equally spaced)."""
-    if not results:
-        raise ValueError("results must name at least one weight setting")
-    networks = list(next(iter(results.values())))
+    _validate.mapping(results, "results")
+    borders = [_validate.non_negative_int(b, "borders[k]")
+               for b in _validate.sequence(borders, "borders")]
+    _validate.text(title, "title")
+    networks = list(_validate.mapping(next(iter(results.values())), "results[setting]"))
+    for setting, rows in results.items():
+        _validate.mapping(rows, f"results[{setting!r}]")
+        for network in networks:
+            if network not in rows:
+                raise ValueError(f"results[{setting!r}] must have every network, missing "
+                                 f"{network!r}")
+            if len(_validate.reals(rows[network], f"results[{setting!r}][{network!r}]")) \
+                    != len(borders):
+                raise ValueError(f"results[{setting!r}][{network!r}] must have one value per "
+                                 f"entry of borders ({len(borders)})")
     fig, axes = plt.subplots(1, len(networks), figsize=(2.6 * len(networks) + 0.4, 3.0),
                              sharey=True, squeeze=False)
     styles = ("o-", "s--", "^:")
@@ -218,5 +243,12 @@ def paper_quadrant_figure(
 
 def paper_table(rows: Mapping[str, Sequence[float]], borders: Sequence[int]) -> dict:
     """``{name: {"b = m": value}}`` for ``plotting.markdown_table``, from rows of numbers."""
+    _validate.mapping(rows, "rows")
+    borders = [_validate.non_negative_int(b, "borders[k]")
+               for b in _validate.sequence(borders, "borders")]
+    for name, values in rows.items():
+        if len(_validate.reals(values, f"rows[{name!r}]")) != len(borders):
+            raise ValueError(f"rows[{name!r}] must have one value per entry of borders "
+                             f"({len(borders)}), got {len(values)}")
     return {name: {f"b = {b}": v for b, v in zip(borders, values, strict=True)}
             for name, values in rows.items()}

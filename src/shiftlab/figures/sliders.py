@@ -63,6 +63,17 @@ class Slider:
 
     def __init__(self, frames: list[bytes], labels: list[str], label: str,
                  descriptions: list[str] | None = None) -> None:
+        frames = _validate.sequence(frames, "frames")
+        if not all(isinstance(png, bytes) for png in frames):
+            raise TypeError("frames must be a list of PNG images (bytes)")
+        labels = _validate.sequence(labels, "labels", length=len(frames))
+        if not all(isinstance(text, str) for text in labels):
+            raise TypeError("labels must be a list of str, one per frame")
+        _validate.text(label, "label")
+        if descriptions is not None:
+            descriptions = _validate.sequence(descriptions, "descriptions", length=len(frames))
+            if not all(isinstance(text, str) for text in descriptions):
+                raise TypeError("descriptions must be a list of str, one per frame")
         self.frames = frames
         self.labels = labels
         self.label = label
@@ -82,6 +93,9 @@ class Slider:
 
     def alt(self, index: int) -> str:
         """The alt text of frame ``index``: what the figure shows, at which position."""
+        index = _validate.integer(index, "index")
+        if not -len(self) <= index < len(self):
+            raise ValueError(f"index must lie in 0 ... {len(self) - 1}, got {index}")
         where = f"{self.label} = {self.labels[index]}"
         description = self.descriptions[index]
         return f"{description} Slider position: {where}." if description else where
@@ -141,7 +155,7 @@ def slider(
         raise ValueError(f"values must have 1 to {MAX_FRAMES} entries, got {len(values)}")
     if not isinstance(label, str):
         raise TypeError(f"label must be a str, got {type(label).__name__}")
-    dpi = _validate.positive_int(dpi, "dpi")
+    dpi = _validate.positive_int(dpi, "dpi", high=600)
     frames, labels, descriptions = [], [], []
     try:
         for value in values:

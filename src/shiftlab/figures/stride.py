@@ -39,14 +39,24 @@ def stride_explorer(
     shifts: the slider positions; curves: ``{label: one error per shift}``, drawn on a log axis
     where an error of exactly 0 sits at ``floor`` and is labelled 0. Returns ``(fig, update)``.
     """
-    x = _validate.image_tensor(x, ranks=(2,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(2,)), "x").detach().cpu()
     _validate.function(f, "f")
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts or any(len(values) != len(shifts) for values in curves.values()):
-        raise ValueError("shifts must not be empty, and every curve needs one value per shift")
-    fx = f(x).detach()
+    shifts = _validate.offsets(shifts, "shifts")
+    _validate.mapping(curves, "curves")
+    for label, values in curves.items():
+        if len(_validate.reals(values, f"curves[{label!r}]")) != len(shifts):
+            raise ValueError(f"curves[{label!r}] must have one value per shift ({len(shifts)}), "
+                             f"got {len(values)}")
+    floor = _validate.positive_float(floor, "floor")
+    if floor >= 1:
+        raise ValueError(f"floor must be below 1 (the level drawn as an error of 0), got {floor}")
+    _validate.text(title, "title")
+    fx = f(x)
+    if not isinstance(fx, torch.Tensor):
+        raise ValueError(f"f must return an image tensor, got {type(fx).__name__}")
     misses = [
-        (f(shift(x, t)).detach() - shift(fx, best_output_shift(f, x, t))).abs() for t in shifts
+        (f(shift(x, t)).detach() - shift(fx.detach(), best_output_shift(f, x, t))).abs().cpu()
+        for t in shifts
     ]
     worst = max(float(m.max()) for m in misses) or 1.0
 

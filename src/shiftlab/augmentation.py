@@ -71,12 +71,15 @@ def moved(images: torch.Tensor, max_shift: int, *, seed: int = 0, copies: int = 
     one after the other (copy ``c`` of image ``n`` is row ``c * N + n``). With a background of
     zeros at least ``a`` pixels wide around the content, each is also the zero-fill translation.
     """
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.values(_validate.image_tensor(images, "images", ranks=(4,)), "images")
     max_shift = _validate.integer(max_shift, "max_shift")
     if not 0 <= max_shift < min(images.shape[-2:]):
         raise ValueError(
             f"max_shift must lie in 0 ... {min(images.shape[-2:]) - 1}, got {max_shift}")
-    copies = _validate.positive_int(copies, "copies")
+    copies = _validate.positive_int(copies, "copies", high=1024)
+    if copies * images.numel() > 2**28:
+        raise ValueError(f"copies * images.numel() must be at most 2**28 (memory), got copies = "
+                         f"{copies} of {images.numel()} values")
     generator = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     batch = images.repeat(copies, 1, 1, 1)
     shifts = torch.randint(-max_shift, max_shift + 1, (len(batch), 2), generator=generator)
@@ -106,20 +109,29 @@ def train_variants(
     With ``max_shift = a > 0`` the training digits are ``moved(images, a, seed=shift_seed)``:
     the same moved digits for every variant and seed. ``recipe`` overrides ``RECIPE``.
     """
-    if not variants:
-        raise ValueError("variants must name at least one network configuration")
+    variants = _validate.mapping(variants, "variants")
     for name, config in variants.items():
         if not isinstance(config, DownsamplingConfig | ConvNetConfig):
             raise TypeError(f"variants[{name!r}] must be a DownsamplingConfig or a "
                             f"ConvNetConfig, got {config!r:.80}")
-    images, labels = train_set
+    images, labels = _pair(train_set, "train_set")
     images = _validate.image_tensor(images, "train_set[0]", ranks=(4,))
+    max_shift = _validate.non_negative_int(max_shift, "max_shift")
+    shift_seed = _validate.integer(shift_seed, "shift_seed")
     if max_shift:
         images = moved(images, max_shift, seed=shift_seed)
     options = {**RECIPE, **recipe}
     return {name: train_runs(lambda s, c=config: network(c, s), seeds, images, labels,
                              **options)  # type: ignore[arg-type]
             for name, config in variants.items()}
+
+
+def _pair(value: object, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check that ``value`` is a pair ``(images, labels)``."""
+    if isinstance(value, str) or not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (images, labels), got {type(value).__name__} "
+                        f"{value!r:.60}")
+    return value[0], value[1]
 
 
 def _scores(model: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor
@@ -147,7 +159,7 @@ def flip_rates(model: Callable[[torch.Tensor], torch.Tensor], images: torch.Tens
     from that of ``x`` (circular shifts): ``(len(shifts),)``, or ``(R, len(shifts))`` for a
     model that returns ``(R, N, K)`` (``Runs.logits``). float64."""
     _validate.function(model, "model")
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.input_of(model, images, "images")
     offsets = _offsets(shifts)
     before = _scores(model, images).argmax(-1)
     rates = [(_scores(model, shift(images, t)).argmax(-1) != before).double().mean(-1)
@@ -162,9 +174,12 @@ def accuracy_by_shift(model: Callable[[torch.Tensor], torch.Tensor], images: tor
     ``(len(shifts),)``, or ``(R, len(shifts))`` for a model that returns ``(R, N, K)``
     (``Runs.logits``). float64."""
     _validate.function(model, "model")
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.input_of(model, images, "images")
     if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
         raise ValueError(f"labels must be a tensor of shape ({len(images)},), got {labels!r:.60}")
+    if images.device != labels.device:
+        raise ValueError(f"labels must be on the device of images, {images.device}, got "
+                         f"{labels.device}")
     offsets = _offsets(shifts)
     rows = [(_scores(model, shift(images, t)).argmax(-1) == labels).double().mean(-1)
             for t in offsets]
@@ -208,8 +223,9 @@ def table_row(runs: Runs, test_set: tuple[torch.Tensor, torch.Tensor], *, margin
     """
     if not isinstance(runs, Runs):
         raise TypeError(f"runs must be shiftlab.training.Runs, got {type(runs).__name__}")
-    images, labels = test_set
+    images, labels = _pair(test_set, "test_set")
     images = _validate.image_tensor(images, "test_set[0]", ranks=(4,))
+    margin = _validate.non_negative_int(margin, "margin", high=min(images.shape[-2:]) - 1)
     seed = _validate.integer(seed, "seed")
     scenes = torch.nn.functional.pad(images, (margin,) * 4)
     return {
@@ -234,8 +250,8 @@ def part_sensitivity(net: nn.Module, images: torch.Tensor, changed: torch.Tensor
     pooled features (what the linear head reads), and the fraction of top-1 predictions that
     change.
     """
-    images = _validate.image_tensor(images, "images", ranks=(4,))
-    changed = _validate.image_tensor(changed, "changed", ranks=(4,))
+    images = _validate.input_of(net, images, "images")
+    changed = _validate.input_of(net, changed, "changed")
     if changed.shape != images.shape:
         raise ValueError(f"changed must have the shape of images {tuple(images.shape)}, got "
                          f"{tuple(changed.shape)}")

@@ -257,7 +257,7 @@ def digits_on_canvas(
     Within that range a move of the digit is both a zero-fill translation and a circular shift
     of the centred canvas (``shiftlab.transforms.shift``): pure data movement, exact.
     """
-    size = _validate.positive_int(size, "size")
+    size = _validate.positive_int(size, "size", high=128)  # 1,797 canvases: bounded memory
     if size < DIGIT_SIDE:
         raise ValueError(f"size must be at least {DIGIT_SIDE}, the side of a digit, got {size}")
     _validate.one_of(split, "split", DIGIT_SPLITS)

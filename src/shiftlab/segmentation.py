@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from shiftlab import _validate
-from shiftlab.data import gaussian_images, glyph_images
+from shiftlab.data import MAX_SIDE, MAX_VALUES, gaussian_images, glyph_images
 from shiftlab.layers import conv2d
 from shiftlab.metrics import magnitude_network, relative_error, rounding_bound
 from shiftlab.restoring import aps_phase
@@ -65,8 +65,13 @@ def glyph_segmentation(
     every lit pixel, 0 elsewhere, plus Gaussian noise of standard deviation ``noise``.
     """
     n = _validate.positive_int(n, "n")
-    glyphs = _validate.positive_int(glyphs, "glyphs")
+    size = _validate.positive_int(size, "size", high=MAX_SIDE)
+    glyphs = _validate.positive_int(glyphs, "glyphs", high=64)
     noise = _validate.non_negative_float(noise, "noise")
+    seed = _validate.integer(seed, "seed", high=_validate.LARGEST_INT - 1)  # seed + 1 below
+    if n * glyphs * size * size > MAX_VALUES:
+        raise ValueError(f"n * glyphs * size**2 must be at most {MAX_VALUES} (memory), got "
+                         f"n = {n}, glyphs = {glyphs}, size = {size}")
     stamps, labels = glyph_images(n * glyphs, size, noise=0.0, seed=seed)
     lit = stamps.reshape(n, glyphs, size, size) > 0
     classes = (1 + labels.reshape(n, glyphs, 1, 1)) * lit
@@ -86,8 +91,11 @@ def upsample(y: torch.Tensor, phase: torch.Tensor | tuple[int, int] = (0, 0),
     (one per sample, as ``restoring.aps_phase`` returns); returns ``(N, C, s·h, s·w)``. Pure data
     movement: nothing is rounded. ``P_a U_a y = y``.
     """
-    y = _validate.image_tensor(y, "y", ranks=(4,))
+    y = _validate.values(_validate.image_tensor(y, "y", ranks=(4,)), "y")
     s = _validate.positive_int(s, "s")
+    if s * s * y.numel() > MAX_VALUES:
+        raise ValueError(f"s**2 * y.numel() must be at most {MAX_VALUES} (memory), got s = {s} "
+                         f"for {y.numel()} values")
     if not isinstance(phase, torch.Tensor):
         a_y, a_x = _validate.offset(phase, "phase")
         phase = torch.tensor([[a_y, a_x]]).expand(len(y), 2)
@@ -298,7 +306,9 @@ def mean_iou(predicted: torch.Tensor, target: torch.Tensor, classes: int) -> flo
     if predicted.shape != target.shape:
         raise ValueError(f"predicted and target must have one shape, got "
                          f"{tuple(predicted.shape)} and {tuple(target.shape)}")
-    classes = _validate.positive_int(classes, "classes")
+    _validate.values(predicted, "predicted")
+    _validate.values(target, "target")
+    classes = _validate.positive_int(classes, "classes", high=1024)
     ious = []
     for k in range(classes):
         p, q = predicted == k, target == k

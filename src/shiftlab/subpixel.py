@@ -47,8 +47,18 @@ def fft_tolerance(dtype: torch.dtype, size: int) -> float:
     return 16 * unit_roundoff(dtype) * max(1.0, math.log2(size))
 
 
+def _fft_image(x: Any, name: str = "x", *, ranks: tuple[int, ...] = (2, 4)) -> torch.Tensor:
+    """``_validate.image_tensor``, in a dtype the FFTs take on every device: float32 or float64."""
+    x = _validate.image_tensor(x, name, ranks=ranks)
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name} must be float32 or float64 (the FFTs of this module), got "
+                        f"{x.dtype}")
+    return x
+
+
 def real_offset(t: Any, name: str = "t") -> tuple[float, float]:
     """Check that ``t`` is a pair of finite real numbers ``(t_y, t_x)``; return it as floats."""
+    name = _validate.text(name, "name")
     if isinstance(t, torch.Tensor) or not isinstance(t, tuple | list) or len(t) != 2:
         raise TypeError(f"{name} must be a pair of real numbers (t_y, t_x), got {t!r}")
     out = []
@@ -83,7 +93,7 @@ def fourier_shift(x: torch.Tensor, t: tuple[float, float]) -> torch.Tensor:
     ``(i, j)`` ends up at ``(i + t_y, j + t_x)``, as with ``shiftlab.shift``, which it equals for
     integer ``t`` up to rounding.
     """
-    x = _validate.image_tensor(x)
+    x = _fft_image(x)
     t_y, t_x = real_offset(t)
     height, width = x.shape[-2:]
     kind = _complex(x.dtype)
@@ -126,7 +136,7 @@ def lowpass(x: torch.Tensor, cutoff: float = 1.0) -> torch.Tensor:
     ``T_t`` act on it as a group. ``cutoff = 1/s`` before a stride ``s`` leaves nothing to alias.
     x: ``(H, W)`` or ``(N, C, H, W)``; same shape and dtype.
     """
-    x = _validate.image_tensor(x)
+    x = _fft_image(x)
     cutoff = _cutoff(cutoff)
     height, width = x.shape[-2:]
     keep = _passband(height, cutoff)[:, None] & _passband(width, cutoff)[None, :]
@@ -157,7 +167,7 @@ def resample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     the frequencies strictly below both Nyquist frequencies: the ideal low-pass filter, then
     the samples. x: ``(H, W)`` or ``(N, C, H, W)``; returns ``(..., H', W')``, same dtype.
     """
-    x = _validate.image_tensor(x)
+    x = _fft_image(x)
     new = _validate.offset(size, "size")
     for value, axis in zip(new, ("H'", "W'"), strict=True):
         if value < 1:
@@ -174,7 +184,8 @@ def resample_matrix(n: int, n_new: int, dtype: torch.dtype = torch.float64) -> t
     = M_H x M_Wᵀ``. A network multiplies by it instead of taking FFTs: the same linear map."""
     n, n_new = _validate.positive_int(n, "n"), _validate.positive_int(n_new, "n_new")
     if n * n_new > 2**22:
-        raise ValueError(f"an ({n_new}, {n}) matrix is too large")
+        raise ValueError(f"n * n_new must be at most 2**22 (an (n_new, n) matrix), got "
+                         f"n = {n}, n_new = {n_new}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     columns = torch.fft.fft(torch.eye(n, dtype=torch.float64), dim=0)
@@ -192,7 +203,7 @@ def alias_free_relu(
     x: ``(H, W)`` or ``(N, C, H, W)``; returns the same shape, or ``(..., H', W')`` on the
     grid ``size = (H', W')`` (a coarser grid: the filter and the downsampling in one step).
     """
-    x = _validate.image_tensor(x)
+    x = _fft_image(x)
     m = _validate.positive_int(m, "m")
     height, width = x.shape[-2:]
     size = (height, width) if size is None else _validate.offset(size, "size")
@@ -210,7 +221,7 @@ def error_curve(
     """``subpixel_error(f, x, (0, t), s)`` for every horizontal shift ``t`` in ``ts``, computed
     in one batch: ``(len(ts),)`` float64. x: one image ``(1, C, H, W)``."""
     _validate.function(f, "f")
-    x = _validate.image_tensor(x, ranks=(4,))
+    x = _fft_image(x, ranks=(4,))
     if len(x) != 1:
         raise ValueError(f"x must hold one image, shape (1, C, H, W), got {tuple(x.shape)}")
     if isinstance(ts, str) or not isinstance(ts, Sequence) or not 1 <= len(ts) <= 256:
@@ -227,7 +238,7 @@ def error_curve(
 def energy_above(x: torch.Tensor, cutoff: float = 1.0) -> float:
     """The fraction of the energy of ``x`` at frequencies ``|ω_y|`` or ``|ω_x| >= cutoff·π``:
     what ``lowpass(x, cutoff)`` removes, and what a grid ``1/cutoff`` times coarser aliases."""
-    x = _validate.image_tensor(x)
+    x = _validate.values(_fft_image(x), "x")
     cutoff = _cutoff(cutoff)
     height, width = x.shape[-2:]
     power = torch.fft.fft2(x.double()).abs().square()
@@ -245,7 +256,7 @@ def subpixel_error(
     """``‖f(T_t x) − T_{t/s} f(x)‖ / ‖T_{t/s} f(x)‖`` over the whole batch: how far ``f`` is
     from moving its output by ``t / s`` when its input moves by ``t`` (``s``: its stride)."""
     _validate.function(f, "f")
-    x = _validate.image_tensor(x)
+    x = _validate.values(_fft_image(x), "x")
     t_y, t_x = real_offset(t)
     s = _validate.positive_int(s, "s")
     with torch.no_grad():
@@ -262,7 +273,7 @@ def eq_t_db(
     ``T_{t/s} f(x)``, with ``peak`` the range (max − min) of ``T_{t/s} f(x)``. StyleGAN3's EQ-T
     uses ``peak = 2``, the range of its images in [-1, 1]. ``inf`` when they agree exactly."""
     _validate.function(f, "f")
-    x = _validate.image_tensor(x)
+    x = _validate.values(_fft_image(x), "x")
     t_y, t_x = real_offset(t)
     s = _validate.positive_int(s, "s")
     with torch.no_grad():

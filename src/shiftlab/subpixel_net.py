@@ -23,7 +23,7 @@ import torch
 from shiftlab import _validate
 from shiftlab.layers import conv2d
 from shiftlab.models import ConvStack
-from shiftlab.subpixel import fourier_shift, real_offset, resample_matrix
+from shiftlab.subpixel import _fft_image, fourier_shift, real_offset, resample_matrix
 
 KARRAS_2021 = {
     "StyleGAN2, AFHQv2": 13.83,
@@ -54,6 +54,8 @@ class AliasFreeConfig:
             isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.channels
         ):
             raise ValueError(f"channels must be positive ints, got {self.channels!r}")
+        for k, c in enumerate(self.channels):
+            _validate.positive_int(c, f"channels[{k}]")
         _validate.positive_int(self.kernel_size, "kernel_size")
         _validate.positive_int(self.m, "m")
         _validate.one_of(self.global_pool, "global_pool", ("avg", "max"))
@@ -97,7 +99,7 @@ def flip_rates(
     ``(R, len(taus))``. float64.
     """
     _validate.function(model, "model")
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _fft_image(_validate.input_of(model, images, "images"), "images", ranks=(4,))
     if isinstance(taus, str) or not isinstance(taus, Sequence) or not 1 <= len(taus) <= 65:
         raise ValueError(f"taus must be a sequence of 1 to 65 real shifts, got {taus!r:.60}")
     taus = [real_offset((tau, tau), "taus[k]")[0] for tau in taus]

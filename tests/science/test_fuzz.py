@@ -551,6 +551,73 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
     "shiftlab.book.publish.colab_cell": lambda: {"url": "https://example.org/o/c"},
     "shiftlab.book.publish.set_repository": lambda: {"root": _course(),
                                                      "url": "https://github.com/o/c"},
+    # chapter 8: between the pixels
+    "shiftlab.subpixel.FourierShift": lambda: {"t_y": 0.5, "t_x": -0.25},
+    "shiftlab.subpixel.fourier_shift": lambda: {"x": _image(), "t": (0.5, -0.25)},
+    "shiftlab.subpixel.resample": lambda: {"x": _image(), "size": (12, 6)},
+    "shiftlab.subpixel.resample_matrix": lambda: {"n": 8, "n_new": 12},
+    "shiftlab.subpixel.error_curve": lambda: {"f": torch.relu, "x": _image(n=1),
+                                              "ts": [0.25, 0.5]},
+    "shiftlab.subpixel.subpixel_error": lambda: {"f": torch.relu, "x": _image(),
+                                                 "t": (0.5, 0.25)},
+    "shiftlab.subpixel.eq_t_db": lambda: {"f": torch.relu, "x": _image(), "t": (0.5, 0.25)},
+    "shiftlab.subpixel.real_offset": lambda: {"t": (0.5, 1)},
+    "shiftlab.subpixel_net.flip_rates": lambda: {"model": _alias_free_net(),
+                                                 "images": _image(8, 8, n=2),
+                                                 "taus": [0.25, 0.5]},
+    "shiftlab.figures.subpixel.error_curves": lambda: {"ts": [0.0, 0.5],
+                                                       "curves": {"a": torch.rand(2)}},
+    "shiftlab.figures.subpixel.flip_curves": lambda: {"taus": [0.0, 0.5],
+                                                      "rates": {"a": torch.rand(2, 2)}},
+    "shiftlab.figures.subpixel.spectra": lambda: {"maps": {"a": torch.rand(8, 8)}},
+    "shiftlab.figures.subpixel.subpixel_explorer": lambda: {"x": _image(n=1),
+                                                            "f": torch.relu, "ts": [0.0, 0.5]},
+    # chapter 9: invariance learned from data
+    "shiftlab.data.digits_on_canvas": lambda: {"size": 12},
+    "shiftlab.augmentation.moved": lambda: {"images": _image(8, 8, n=2), "max_shift": 1},
+    "shiftlab.augmentation.displace_part": lambda: {"images": _image(8, 8, n=2), "t": 1},
+    "shiftlab.augmentation.flip_rates": lambda: {"model": _net(), "images": _image(8, 8, n=2),
+                                                 "shifts": [(0, 0), (1, 2)]},
+    "shiftlab.augmentation.accuracy_by_shift": lambda: {
+        "model": _net(), "images": _image(8, 8, n=2), "labels": _labels(2),
+        "shifts": [(0, 0), (1, 2)]},
+    "shiftlab.augmentation.part_sensitivity": lambda: {"net": _dsnet(),
+                                                       "images": _image(8, 8, n=2),
+                                                       "changed": _image(8, 8, n=2, seed=1)},
+    "shiftlab.augmentation.train_variants": lambda: {
+        "variants": {"stride": _dsconfig()}, "train_set": (_image(8, 8, n=4), _labels(4)),
+        "seeds": (0,), "epochs": 1, "batch_size": 4},
+    "shiftlab.augmentation.table_row": lambda: {"runs": _runs(),
+                                                "test_set": (_image(8, 8, n=4), _labels(4)),
+                                                "margin": 2},
+    "shiftlab.figures.augmentation.accuracy_curves": lambda: {
+        "accuracies": {"a": torch.rand(2, 3)}, "steps": [0, 1, 2], "title": "A title"},
+    "shiftlab.figures.augmentation.flip_curves": lambda: {
+        "rates": {"a": torch.rand(2, 3)}, "steps": [0, 1, 2], "period": 2, "title": "A title"},
+    "shiftlab.figures.augmentation.prediction_explorer": lambda: {
+        "images": _image(8, 8, n=2), "labels": _labels(2), "predictors": {"net": _classes},
+        "shifts": [(0, 0), (1, 1)], "title": "A title"},
+    "shiftlab.exercises.augmentation.measured_changes": lambda: {"n": 4, "networks": 1},
+    # chapter 10: equivariant dense prediction
+    "shiftlab.segmentation.glyph_segmentation": lambda: {"n": 2, "size": 12},
+    "shiftlab.segmentation.upsample": lambda: {"y": _image(4, 4), "phase": (1, 0)},
+    "shiftlab.segmentation.SegmentationNet.forward": lambda: {"x": _image(12, 12)},
+    "shiftlab.segmentation.SegmentationNet.phases": lambda: {"x": _image(12, 12)},
+    "shiftlab.segmentation.SegmentationNet.margins": lambda: {"x": _image(12, 12)},
+    "shiftlab.segmentation.aps_margins": lambda: {"net": _seg_net("aps"), "x": _image(12, 12)},
+    "shiftlab.segmentation.shift_errors": lambda: {"net": _seg_net(), "x": _image(12, 12),
+                                                   "shifts": [(0, 0), (1, 2)]},
+    "shiftlab.segmentation.shift_bounds": lambda: {"net": _seg_net(), "x": _image(12, 12),
+                                                   "shifts": [(0, 0), (1, 2)]},
+    "shiftlab.segmentation.mask_changes": lambda: {"net": _seg_net(), "x": _image(12, 12),
+                                                   "t": (1, 2)},
+    "shiftlab.segmentation.mean_iou": lambda: {"predicted": _labels(16).reshape(4, 4),
+                                               "target": torch.ones(4, 4, dtype=torch.long),
+                                               "classes": 3},
+    "shiftlab.figures.segmentation.masks_figure": lambda: {
+        "images": _image(8, 8, n=2), "masks": (_labels(128) % 3).reshape(2, 8, 8)},
+    "shiftlab.figures.segmentation.mask_explorer": lambda: {
+        "x": _image(12, 12, n=1), "nets": {"stride": _seg_net()}, "shifts": [(0, 0), (1, 1)]},
     "shiftlab.book.publish.student_source": lambda: {"root": _course(),
                                                      "destination": _course() / "_build" / "st"},
 }
@@ -644,6 +711,21 @@ def _page():
 def _notebook_text():
     from shiftlab.book.authoring import notebook_text
     return notebook_text
+
+
+def _classes(images):
+    """A predictor of classes ``(N,)``, as ``figures.augmentation.prediction_explorer`` takes."""
+    return _net()(images).argmax(-1)
+
+
+def _alias_free_net():
+    from shiftlab.subpixel_net import AliasFreeConfig, AliasFreeNet
+    return AliasFreeNet(AliasFreeConfig(channels=(2,)))
+
+
+def _seg_net(down: str = "stride"):
+    from shiftlab.segmentation import SegmentationConfig, SegmentationNet
+    return SegmentationNet(SegmentationConfig(down=down, channels=(2, 2)))
 
 
 def _cache():

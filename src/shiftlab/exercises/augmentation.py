@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import torch
 
+from shiftlab import _validate
 from shiftlab.augmentation import displace_part, flip_rates
 from shiftlab.exercises._core import (
     ExerciseError,
@@ -128,6 +129,9 @@ SHIFTS_93 = ((0, 0), (0, 1), (0, 2), (0, 4), (4, 4), (2, 6), (8, 4))
 def measured_changes(*, n: int = 64, networks: int = 3, seed: int = 0) -> dict[tuple, bool]:
     """For each shift of ``SHIFTS_93``: does it change the top-1 class of any of ``n`` random
     images under any of ``networks`` untrained circular, strided networks?"""
+    n = _validate.positive_int(n, "n", high=1024)
+    networks = _validate.positive_int(networks, "networks", high=16)
+    seed = _validate.integer(seed, "seed")
     generator = torch.Generator().manual_seed(seed)
     images = _images(n, 16, generator).float()
     changed = dict.fromkeys(SHIFTS_93, False)

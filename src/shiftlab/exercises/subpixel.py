@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import torch
 
+from shiftlab import _validate
 from shiftlab.exercises._core import (
     ExerciseError,
     as_number,
@@ -148,6 +149,7 @@ def _operations(seed: int) -> dict[str, tuple[Callable[[torch.Tensor], torch.Ten
 def measured_83(seed: int = 0) -> dict[str, dict[float, bool]]:
     """For each operation and shift ``(0, t)``: is ``f(T_t x) = T_{t/s} f(x)`` up to rounding,
     on a band-limited random ``12 x 12`` image?"""
+    seed = _validate.integer(seed, "seed")
     x = lowpass(torch.randn(1, 1, 12, 12, generator=torch.Generator().manual_seed(seed + 1),
                             dtype=torch.float64))
     return {name: {t: fraction_exact(torch.tensor([subpixel_error(f, x, (0.0, t), s)]),

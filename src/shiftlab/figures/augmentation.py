@@ -18,11 +18,13 @@ _STYLES = ("-", "--", "-.", ":")
 _MARKERS = ("o", "s", "^", "D", "v")
 
 
-def _curves(ax: plt.Axes, values: Mapping[str, torch.Tensor], xs: Sequence[int]) -> None:
+def _curves(ax: plt.Axes, values: Mapping[str, torch.Tensor], xs: Sequence[int],
+            argument: str = "values") -> None:
     """One line per entry: the mean over the runs (rows), a band from the lowest to the highest."""
     for k, (name, table) in enumerate(values.items()):
         if not isinstance(table, torch.Tensor) or table.dim() != 2 or table.shape[1] != len(xs):
-            raise ValueError(f"values[{name!r}] must be a (runs, {len(xs)}) tensor, got "
+            raise ValueError(f"{argument}[{name!r}] must be a (runs, len(steps) = {len(xs)}) "
+                             f"tensor, got "
                              f"{getattr(table, 'shape', type(table).__name__)}")
         data = table.double().numpy()
         (line,) = ax.plot(xs, data.mean(0), _STYLES[k % len(_STYLES)],
@@ -37,12 +39,14 @@ def flip_curves(rates: Mapping[str, torch.Tensor], steps: Sequence[int], *, peri
     """P(top-1 changes) against a horizontal shift ``dx``: ``rates[name]`` is ``(runs, D)``,
     one column per ``steps[k]``; dotted lines at the multiples of ``period`` (the total stride).
     The band spans the lowest and highest run."""
-    steps = [_validate.integer(s, "steps[k]") for s in steps]
+    rates = _validate.mapping(rates, "rates")
+    steps = [_validate.integer(s, "steps[k]") for s in _validate.sequence(steps, "steps")]
     period = _validate.positive_int(period, "period")
+    title = _validate.text(title, "title")
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     for multiple in range(min(steps) // period * period, max(steps) + 1, period):
         ax.axvline(multiple, color="gray", linestyle=":", linewidth=1)
-    _curves(ax, rates, steps)
+    _curves(ax, rates, steps, "rates")
     ax.set_xticks(steps)
     ax.set_xlabel(f"shift dx in pixels (dy = 0); dotted: multiples of the total stride {period}")
     ax.set_ylabel("P(top-1 class changes)")
@@ -58,9 +62,11 @@ def accuracy_curves(accuracies: Mapping[str, torch.Tensor], steps: Sequence[int]
                     title: str) -> Figure:
     """Test accuracy against a horizontal shift ``dx`` of the test digits: ``accuracies[name]``
     is ``(runs, D)``, one column per ``steps[k]``; band from the lowest to the highest run."""
-    steps = [_validate.integer(s, "steps[k]") for s in steps]
+    accuracies = _validate.mapping(accuracies, "accuracies")
+    steps = [_validate.integer(s, "steps[k]") for s in _validate.sequence(steps, "steps")]
+    title = _validate.text(title, "title")
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    _curves(ax, accuracies, steps)
+    _curves(ax, accuracies, steps, "accuracies")
     ax.set_xticks(steps)
     ax.set_xlabel("test digits shifted by dx pixels (dy = 0)")
     ax.set_ylabel("test accuracy")
@@ -83,10 +89,14 @@ def prediction_explorer(
     """A figure for ``slider``: a row of digits ``(N, 1, H, W)`` shifted circularly by the
     slider's shift, each titled with its true class and every predictor's top-1 class (✓ when
     right). ``predictors[name]`` maps images ``(N, 1, H, W)`` to classes ``(N,)``."""
-    images = _validate.image_tensor(images, "images", ranks=(4,))
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts or not predictors:
-        raise ValueError("shifts and predictors must not be empty")
+    images = _validate.values(_validate.image_tensor(images, "images", ranks=(4,)), "images")
+    if images.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"images must be float32 or float64, got {images.dtype}")
+    images = images.detach()  # only drawn: no gradient
+    labels = _validate.values(_validate.label_tensor(labels, "labels", len(images)), "labels")
+    predictors = _validate.mapping(predictors, "predictors")
+    shifts = _validate.offsets(shifts, "shifts")
+    title = _validate.text(title, "title")
     for name, f in predictors.items():
         _validate.function(f, f"predictors[{name!r}]")
     answers = {t: {name: f(shift(images, t)).tolist() for name, f in predictors.items()}

@@ -28,10 +28,13 @@ def _mask_panel(ax: plt.Axes, mask: torch.Tensor, title: str, classes: int):
 def masks_figure(images: torch.Tensor, masks: torch.Tensor, *, classes: int = 3,
                  title: str = "") -> Figure:
     """Each image of ``images`` ``(n, 1, H, W)`` above its mask ``(n, H, W)``."""
-    images = _validate.image_tensor(images, "images", ranks=(4,))
+    images = _validate.values(_validate.image_tensor(images, "images", ranks=(4,)), "images")
     if not isinstance(masks, torch.Tensor) or masks.shape != (len(images), *images.shape[-2:]):
         raise ValueError(f"masks must have shape {(len(images), *images.shape[-2:])}, got "
                          f"{getattr(masks, 'shape', masks)!r}")
+    _validate.values(masks, "masks")
+    classes = _validate.positive_int(classes, "classes")
+    title = _validate.text(title, "title")
     n = len(images)
     fig, axes = plt.subplots(2, n, figsize=(0.75 * PANEL_INCHES * n, 1.75 * PANEL_INCHES),
                              squeeze=False)
@@ -59,9 +62,10 @@ def mask_explorer(
     x = _validate.image_tensor(x, ranks=(4,))
     if len(x) != 1:
         raise ValueError(f"x must hold one image, (1, C, H, W), got shape {tuple(x.shape)}")
-    shifts = [_validate.offset(t, "shifts[k]") for t in shifts]
-    if not shifts or not nets:
-        raise ValueError("shifts and nets must not be empty")
+    x = _validate.values(x, "x").detach()  # only drawn: no gradient
+    nets = _validate.mapping(nets, "nets")
+    shifts = _validate.offsets(shifts, "shifts")
+    title = _validate.text(title, "title")
     with torch.no_grad():
         first = {name: net(x) for name, net in nets.items()}
         classes = next(iter(first.values())).shape[1]

@@ -34,9 +34,10 @@ def subpixel_explorer(
     """A figure for ``slider`` over the horizontal shift ``t``: the shifted image ``T_t x``,
     ``f(T_t x)``, ``T_t f(x)``, their difference, and the relative error against ``t`` with the
     current ``t`` marked. x: one image ``(1, 1, H, W)``. Returns ``(fig, update, errors)``."""
-    x = _validate.image_tensor(x, ranks=(4,))
+    x = _validate.values(_validate.image_tensor(x, ranks=(4,)), "x")
     _validate.function(f, "f")
-    ts = list(ts)
+    ts = _validate.reals(ts, "ts")
+    title = _validate.text(title, "title")
     errors = error_curve(f, x, ts)
     with torch.no_grad():
         fx = f(x)
@@ -83,8 +84,9 @@ def spectra(
 ) -> Figure:
     """The log power spectrum of each ``(H, W)`` map, zero frequency in the centre, with the
     square ``|ω_y|, |ω_x| < band`` (radians per pixel of the map) outlined."""
-    if not maps:
-        raise ValueError("maps must name at least one (H, W) map")
+    maps = _validate.mapping(maps, "maps")
+    band = _validate.optional_real(band, "band", low=0)
+    title = _validate.text(title, "title")
     fig, axes = plt.subplots(1, len(maps), figsize=(3.4 * len(maps), 3.6), squeeze=False)
     for ax, (label, image) in zip(axes[0], maps.items(), strict=True):
         image = _validate.image_tensor(image, f"maps[{label!r}]", ranks=(2,)).double()
@@ -114,8 +116,11 @@ def error_curves(
 ) -> Figure:
     """Errors against the shift, one line per ``{label: errors}``, on a log axis (0 drawn at
     ``ZERO_ON_LOG_AXIS``)."""
-    if not curves:
-        raise ValueError("curves must name at least one curve")
+    ts = _validate.reals(ts, "ts")
+    curves = _validate.mapping(curves, "curves")
+    xlabel = _validate.text(xlabel, "xlabel")
+    ylabel = _validate.text(ylabel, "ylabel")
+    title = _validate.text(title, "title")
     fig, ax = plt.subplots(figsize=(7.8, 3.6))
     for k, (label, values) in enumerate(curves.items()):
         values = np.maximum(torch.as_tensor(values).double().numpy(), ZERO_ON_LOG_AXIS)
@@ -135,8 +140,9 @@ def flip_curves(
 ) -> Figure:
     """Flip rates against the shift: ``{name: (R, len(taus)) rates of R seeds}`` as the mean
     over seeds with a band of ± one standard deviation."""
-    if not rates:
-        raise ValueError("rates must name at least one network")
+    taus = _validate.reals(taus, "taus")
+    rates = _validate.mapping(rates, "rates")
+    title = _validate.text(title, "title")
     fig, ax = plt.subplots(figsize=(7.8, 3.6))
     for k, (name, values) in enumerate(rates.items()):
         values = 100 * torch.as_tensor(values).double()

@@ -23,8 +23,8 @@ def _curves(ax: plt.Axes, values: Mapping[str, torch.Tensor], xs: Sequence[int],
     """One line per entry: the mean over the runs (rows), a band from the lowest to the highest."""
     for k, (name, table) in enumerate(values.items()):
         if not isinstance(table, torch.Tensor) or table.dim() != 2 or table.shape[1] != len(xs):
-            raise ValueError(f"{argument}[{name!r}] must be a (runs, len(steps) = {len(xs)}) "
-                             f"tensor, got "
+            raise ValueError(f"{argument}[{name!r}] must be a tensor of values (runs, "
+                             f"len(steps) = {len(xs)}), got "
                              f"{getattr(table, 'shape', type(table).__name__)}")
         data = table.double().numpy()
         (line,) = ax.plot(xs, data.mean(0), _STYLES[k % len(_STYLES)],
@@ -93,7 +93,13 @@ def prediction_explorer(
     if images.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"images must be float32 or float64, got {images.dtype}")
     images = images.detach()  # only drawn: no gradient
-    labels = _validate.values(_validate.label_tensor(labels, "labels", len(images)), "labels")
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be a torch.Tensor of shape ({len(images)},), got "
+                        f"{type(labels).__name__}")
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have shape ({len(images)},), one per image, got "
+                         f"{tuple(labels.shape)}")
+    labels = _validate.finite_values(_validate.values(labels, "labels"), "labels")
     predictors = _validate.mapping(predictors, "predictors")
     shifts = _validate.offsets(shifts, "shifts")
     title = _validate.text(title, "title")

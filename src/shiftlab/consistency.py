@@ -30,11 +30,22 @@ from shiftlab.training import Recipe, Runs, train_runs
 SHIFT_KINDS = ("circular", "crop")
 
 ZHANG_2019 = {
-    "ResNet-50": {"baseline": (76.16, 89.20), "Bin-5": (77.04, 91.31)},
-    "VGG16": {"baseline": (71.59, 88.52), "Bin-5": (72.33, 90.19)},
+    "ResNet-50": {"baseline": (76.16, 89.20), "Rect-2": (76.81, 89.96), "Bin-5": (77.04, 91.31)},
+    "VGG16": {"baseline": (71.59, 88.52), "Rect-2": (72.15, 89.24), "Bin-5": (72.33, 90.19)},
 }
 """Zhang (2019) on ImageNet: (top-1 accuracy %, consistency % under shifts of the crop), without
-and with BlurPool (5-tap binomial filter)."""
+and with BlurPool (the 2-tap box filter Rect-2 = [1, 1]/2, the 5-tap binomial filter Bin-5)."""
+
+AZULAY_WEISS_2019 = {
+    "crop": {"VGG16": 0.062, "ResNet-50": 0.061, "DenseNet-121": 0.068},
+    "black canvas": {"VGG16": 0.18, "ResNet-50": 0.20, "DenseNet-121": 0.19},
+    "crop, Keras": {"VGG16": 0.05, "ResNet-50": 0.14},
+    "black canvas, Keras": {"VGG16": 0.11, "ResNet-50": 0.29},
+}
+"""Azulay & Weiss (2019), Table 1: P(top-1 change) of ImageNet classifiers (PyTorch's, and
+Keras's where marked) when the input moves by one pixel diagonally. "crop": two 224 x 224
+crops of a photograph one pixel apart; "black canvas": the photograph shrunk and pasted into a
+black 224 x 224 canvas, then pasted one pixel further down and right."""
 
 KAYHAN_2020 = {"S": 86.43, "F": 88.38, "S+Blur": 88.32, "F+Blur": 90.03}
 """Kayhan & van Gemert (2020), ResNet-18: consistency % with same (S) or full (F) convolution,

@@ -24,6 +24,9 @@ zeros, centred or moved by a random offset that keeps the whole digit on the can
 from __future__ import annotations
 
 import functools
+import gzip
+import importlib.util
+from pathlib import Path
 
 import matplotlib.cbook
 import numpy as np
@@ -223,15 +226,32 @@ def glyph_images(
 DIGIT_SIDE = 8
 """The side of scikit-learn's digits: 8 x 8 pixels with 17 grey levels, 0 ... 16."""
 
+DIGIT_COUNT = 1797
+"""How many digits scikit-learn's set holds."""
+
 DIGIT_SPLITS = ("train", "test", "all")
 
 
 @functools.cache
 def _digit_arrays() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits  # imported here: only the digits need it
+    """scikit-learn's digits, ``(1797, 8, 8)`` grey levels / 16 and ``(1797,)`` labels: what
+    ``load_digits()`` returns, read from the file it reads (scikit-learn's
+    ``datasets/data/digits.csv.gz``: 64 grey levels and the label per row) without importing
+    scikit-learn, which takes about a second (it imports SciPy)."""
+    spec = importlib.util.find_spec("sklearn")
+    table = None
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt") as rows:
+                table = np.loadtxt(rows, delimiter=",", dtype=np.float64)
+    if table is None or table.shape != (DIGIT_COUNT, DIGIT_SIDE * DIGIT_SIDE + 1):
+        from sklearn.datasets import load_digits  # the file moved: ask scikit-learn
 
-    digits = load_digits()
-    return np.asarray(digits.images, dtype=np.float64) / 16.0, np.asarray(digits.target)
+        digits = load_digits()
+        return np.asarray(digits.images, dtype=np.float64) / 16.0, np.asarray(digits.target)
+    images = table[:, :-1].reshape(-1, DIGIT_SIDE, DIGIT_SIDE) / 16.0
+    return images, table[:, -1].astype(np.int64)
 
 
 def digits_on_canvas(

@@ -297,5 +297,6 @@ def component_norms(x: torch.Tensor, s: int = 2) -> torch.Tensor:
     parts = polyphase(_validate.image_tensor(x), s)  # (s, s, h, w) or (N, C, s, s, h, w)
     if x.dim() == 4:
         parts = parts.movedim(1, 3)  # (N, s, s, C, h, w)
-    squares = parts.flatten(start_dim=-3 if x.dim() == 4 else -2).double().square()
-    return squares.sum(dim=-1).sqrt()
+    # one pass to contiguous float64 (the order flatten would give), then the squares
+    squares = parts.to(torch.float64, memory_format=torch.contiguous_format).square()
+    return squares.flatten(start_dim=-3 if x.dim() == 4 else -2).sum(dim=-1).sqrt()

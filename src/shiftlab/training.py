@@ -282,6 +282,7 @@ def train_runs(
     betas: tuple[float, float] = (0.9, 0.999),
     shuffle: bool = True,
     history: bool = False,
+    augment: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
 ) -> Runs:
     """Train ``build(s)`` for every seed ``s`` in ``seeds``, all at once; return the ``Runs``.
 
@@ -291,8 +292,14 @@ def train_runs(
     architecture; parameters without ``requires_grad`` stay as built. Each step evaluates all
     ``K`` networks on their own batches with one vectorised forward pass; summing their losses
     gives each run exactly its own gradient, because no parameter is shared between runs.
+
+    ``augment(images, e)``, if given, returns the training images of epoch ``e = 0, 1, ...``
+    (the same shape, the same labels): data augmentation drawn anew every epoch, the same for
+    every run.
     """
     _validate.function(build, "build")
+    if augment is not None:
+        _validate.function(augment, "augment")
     if isinstance(seeds, str) or not isinstance(seeds, Sequence | range):
         raise ValueError(f"seeds must be a non-empty sequence of ints, got {seeds!r}")
     if not seeds:
@@ -325,13 +332,26 @@ def train_runs(
     batched, shared = vmap(forward), vmap(forward, in_dims=(0, None))
     template.train()
     losses = []
-    for _ in range(recipe.epochs):
-        losses.append(_epoch(recipe, generators, images, labels, params, names, update,
+    for epoch in range(recipe.epochs):
+        data = images if augment is None else _augmented(augment, images, epoch)
+        losses.append(_epoch(recipe, generators, data, labels, params, names, update,
                              batched, shared))
         if snapshots is not None:
             snapshots.append(_detached(params))
     template.eval()
     return Runs(template, seeds, _detached(params), torch.stack(losses), snapshots)
+
+
+def _augmented(augment: Callable[[torch.Tensor, int], torch.Tensor], images: torch.Tensor,
+               epoch: int) -> torch.Tensor:
+    """``augment(images, epoch)``, checked: a tensor of the shape and dtype of ``images``."""
+    data = augment(images, epoch)
+    if not isinstance(data, torch.Tensor) or data.shape != images.shape or \
+            data.dtype != images.dtype:
+        raise ValueError(f"augment must return a tensor of the shape {tuple(images.shape)} and "
+                         f"dtype {images.dtype} of images, got "
+                         f"{getattr(data, 'shape', type(data).__name__)}")
+    return _validate.finite_values(data, "augment(images, epoch)")
 
 
 def _epoch(recipe: Recipe, generators: list[torch.Generator], images: torch.Tensor,

@@ -63,6 +63,21 @@ def test_digits_on_canvas_are_sklearns_digits_centred_and_split_once():
     assert torch.equal(digits_on_canvas(16)[0], train_x)  # deterministic
 
 
+def test_the_digits_read_from_scikit_learns_file_are_load_digits():
+    # read without importing scikit-learn (a second of SciPy imports); the same numbers
+    from sklearn.datasets import load_digits
+
+    from shiftlab.data import DIGIT_COUNT, _digit_arrays, digits_on_canvas
+
+    images, labels = _digit_arrays()
+    digits = load_digits()
+    assert images.shape == (DIGIT_COUNT, 8, 8)
+    assert (images == digits.images / 16.0).all() and (labels == digits.target).all()
+    canvas, targets = digits_on_canvas(8, split="all")
+    assert torch.equal(canvas[:, 0], torch.from_numpy(digits.images / 16.0).float())
+    assert torch.equal(targets, torch.from_numpy(digits.target).long())
+
+
 def test_digits_moved_on_the_canvas_are_circular_shifts_of_the_centred_ones():
     from shiftlab.data import digits_on_canvas
     from shiftlab.transforms import shift

@@ -598,6 +598,20 @@ CALLS: dict[str, Callable[[], dict[str, Any]]] = {
         "images": _image(8, 8, n=2), "labels": _labels(2), "predictors": {"net": _classes},
         "shifts": [(0, 0), (1, 1)], "title": "A title"},
     "shiftlab.exercises.augmentation.measured_changes": lambda: {"n": 4, "networks": 1},
+    "shiftlab.augmentation.DenseHeadConfig": lambda: {"size": 8, "channels": (2, 2)},
+    "shiftlab.augmentation.DenseHeadNet": lambda: {"config": _dense_config()},
+    "shiftlab.augmentation.DenseHeadNet.forward": lambda: {"x": _image(8, 8, n=2)},
+    "shiftlab.augmentation.predictions_by_shift": lambda: {
+        "model": _net(), "images": _image(8, 8, n=2), "shifts": [(0, 0), (1, 2)]},
+    "shiftlab.augmentation.changed_fraction": lambda: {
+        "predictions": torch.tensor([[0, 1, 2], [0, 1, 1]])},
+    "shiftlab.augmentation.accuracy_of": lambda: {
+        "predictions": torch.tensor([[0, 1], [1, 1]]), "labels": torch.tensor([0, 1])},
+    "shiftlab.augmentation.gradient_gap": lambda: {
+        "net": _net(), "images": _image(8, 8, n=2), "labels": _labels(2),
+        "changed": _image(8, 8, n=2, seed=1)},
+    "shiftlab.figures.augmentation.learning_curves": lambda: {
+        "panels": {"centred": {"a": torch.rand(2, 3)}}, "title": "A title"},
     # chapter 10: equivariant dense prediction
     "shiftlab.segmentation.glyph_segmentation": lambda: {"n": 2, "size": 12},
     "shiftlab.segmentation.upsample": lambda: {"y": _image(4, 4), "phase": (1, 0)},
@@ -634,6 +648,11 @@ def _sweep_fields():
 def _dsconfig():
     from shiftlab.restoring import DownsamplingConfig
     return DownsamplingConfig(channels=(2,))
+
+
+def _dense_config():
+    from shiftlab.augmentation import DenseHeadConfig
+    return DenseHeadConfig(size=8, channels=(2, 2))
 
 
 def _dsnet():

@@ -39,6 +39,20 @@ def test_conv2d_matches_torch_for_circular_and_same_padding(x, k):
                                F.conv2d(x, weight, padding="same"))
 
 
+@given(images(batched=True, min_side=1), st.sampled_from([1, 3, 5]), st.integers(1, 3))
+def test_same_padding_by_the_convolution_is_zero_padding_then_the_convolution(x, k, stride):
+    # conv2d lets F.conv2d pad odd kernels itself: the zeros are the same, and so are the sums
+    weight = _weight(2, x.shape[1], k, x.dtype)
+    padded = F.pad(x, (k // 2,) * 4)
+    gap = (conv2d(x, weight, padding="same", stride=stride)
+           - F.conv2d(padded, weight, stride=stride)).abs()
+    # at most the rounding of two orders of the same k·k·C products (Higham's bound)
+    terms = k * k * x.shape[1]
+    bound = 2 * terms * torch.finfo(x.dtype).eps * F.conv2d(padded.abs(), weight.abs(),
+                                                            stride=stride)
+    assert torch.all(gap <= bound)
+
+
 @given(images(batched=False, min_side=3), st.sampled_from(PADDINGS))
 def test_single_image_convolution_equals_the_batched_one(x, padding):
     kernel = edge_kernel(dtype=x.dtype)

@@ -4,6 +4,7 @@ what was expected and what came."""
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from shiftlab.antialias import (
     aliased_energy,
@@ -22,6 +23,7 @@ from shiftlab.figures.restoring import (
     downsampling_explorer,
     gain_curves,
 )
+from shiftlab.layers import pad
 from shiftlab.restoring import (
     DownsamplingConfig,
     DownsamplingNet,
@@ -100,3 +102,19 @@ BAD_CALLS = [
 def test_chapter_7_functions_refuse_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("padding", ["circular", "same", "reflect"])
+@pytest.mark.parametrize("side", [2, 8, 16])
+def test_blur_pool_with_b2_at_stride_2_is_the_2x2_average_pool(padding, side):
+    # on even sides the pad of b_2 falls after the last stride-2 window: the fast path
+    # (avg_pool2d alone) gives the general path's numbers, bit for bit
+    x = torch.randn(3, 2, side, side, generator=torch.Generator().manual_seed(side))
+    general = F.avg_pool2d(pad(x, (2, 2), padding), 2, stride=2)
+    assert torch.equal(blur_pool(x, 2, 2, padding), general)
+    assert torch.equal(blur_pool(x[0, 0], 2, 2, padding), general[0, 0])
+    # odd sides keep the general path: the last window reads the padding
+    if side > 2:
+        odd = x[..., :-1, :-1]
+        assert torch.equal(blur_pool(odd, 2, 2, padding),
+                           F.avg_pool2d(pad(odd, (2, 2), padding), 2, stride=2))

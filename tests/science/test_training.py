@@ -123,6 +123,29 @@ def test_the_snapshots_run_from_the_start_to_the_end_and_rebuild_every_model():
     assert accuracy[1] == (model(IMAGES).argmax(1) == LABELS).double().mean()
 
 
+def test_an_augment_draws_each_epochs_images_and_the_identity_changes_nothing():
+    config = ConvNetConfig(channels=(3,), stride=2, global_pool="max")
+    build = lambda s: ConvNet(config, seed=s)  # noqa: E731
+    plain = train_runs(build, (0, 1), IMAGES, LABELS, epochs=3, batch_size=16)
+    epochs = []
+
+    def identity(images, epoch):
+        epochs.append(epoch)
+        return images
+
+    same = train_runs(build, (0, 1), IMAGES, LABELS, epochs=3, batch_size=16, augment=identity)
+    assert epochs == [0, 1, 2]
+    for name, p in plain.params.items():
+        assert torch.equal(same.params[name], p), name
+    # epoch e on augment(images, e): run k is the plain loop over those images, epoch by epoch
+    flipped = train_runs(build, (0,), IMAGES, LABELS, epochs=1, batch_size=16,
+                         augment=lambda images, epoch: images.flip(-1))
+    by_hand = build(0)
+    train(by_hand, IMAGES.flip(-1), LABELS, epochs=1, batch_size=16, seed=0)
+    for name, p in _params(by_hand).items():
+        assert torch.allclose(flipped.params[name][0], p, atol=1e-5), name
+
+
 @pytest.mark.parametrize(("call", "error", "message"), [
     (lambda: Recipe(0), ValueError, "epochs"),
     (lambda: Recipe(1, optimizer="rmsprop"), ValueError, "optimizer"),
@@ -148,6 +171,12 @@ def test_the_snapshots_run_from_the_start_to_the_end_and_rebuild_every_model():
      ValueError, "run"),
     (lambda: train_runs(lambda s: ConvNet(seed=s), (0,), IMAGES, LABELS, epochs=1,
                         history=True).model(0, epoch=5), ValueError, "epoch"),
+    (lambda: train_runs(lambda s: ConvNet(seed=s), (0,), IMAGES, LABELS, epochs=1,
+                        augment=3), TypeError, "augment"),
+    (lambda: train_runs(lambda s: ConvNet(seed=s), (0,), IMAGES, LABELS, epochs=1,
+                        augment=lambda x, e: x[:2]), ValueError, "augment"),
+    (lambda: train_runs(lambda s: ConvNet(seed=s), (0,), IMAGES, LABELS, epochs=1,
+                        augment=lambda x, e: x * float("nan")), ValueError, "augment"),
     (lambda: rate_interval(6, 5), ValueError, "successes"),
     (lambda: rate_interval(1, 0), ValueError, "runs"),
     (lambda: rate_interval(1, 5, level=1.0), ValueError, "level"),

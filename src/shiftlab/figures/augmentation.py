@@ -1,5 +1,6 @@
-"""Figures of chapter 9 (invariance learned from data): curves over the shift with their seed
-spread, and a slider that moves a row of test digits under three networks."""
+"""Figures of chapter 9 (invariance learned from data): curves over the shift and over the epochs
+of training with their seed spread, and a slider that moves a row of test digits under three
+networks."""
 
 from __future__ import annotations
 
@@ -74,6 +75,37 @@ def accuracy_curves(accuracies: Mapping[str, torch.Tensor], steps: Sequence[int]
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def learning_curves(panels: Mapping[str, Mapping[str, torch.Tensor]], *, title: str) -> Figure:
+    """Test accuracy after each epoch, one panel per entry of ``panels`` (e.g. centred and moved
+    test digits): ``panels[p][name]`` is ``(runs, epochs)``, column ``e`` measured after epoch
+    ``e + 1``; the band spans the lowest and highest run."""
+    panels = _validate.mapping(panels, "panels")
+    title = _validate.text(title, "title")
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels) + 0.6, 3.9),
+                             sharey=True, squeeze=False)
+    for ax, (panel, curves) in zip(axes[0], panels.items(), strict=True):
+        curves = _validate.mapping(curves, f"panels[{panel!r}]")
+        lengths = {getattr(t, "shape", (0, 0))[-1] for t in curves.values()}
+        if len(lengths) != 1 or not min(lengths):
+            raise ValueError(f"panels[{panel!r}] must hold tensors (runs, epochs) with one "
+                             f"number of epochs, got {sorted(lengths)}")
+        epochs = list(range(1, lengths.pop() + 1))
+        _curves(ax, curves, epochs, f"panels[{panel!r}]")
+        ax.set_xticks(epochs)
+        ax.set_xlabel("epochs of training")
+        ax.set_title(_validate.text(panel, "panels' keys"), fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("test accuracy")
+    axes[0, 0].set_ylim(0, 1.02)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(len(labels), 3),
+               frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     plt.close(fig)
     return fig
 

@@ -8,6 +8,7 @@ import pytest
 
 from shiftlab.book.execution import (
     KEY_SETTING,
+    _reread_notebooks,
     cache_path,
     clear_cache,
     code_key,
@@ -133,3 +134,18 @@ def test_the_books_cache_is_under_build_unless_the_config_names_one(tmp_path):
     assert cache_path(tmp_path) == tmp_path / "_build" / ".jupyter_cache"
     (tmp_path / "_config.yml").write_text("execute:\n  cache: elsewhere\n", encoding="utf-8")
     assert cache_path(tmp_path) == tmp_path / "elsewhere"
+
+
+def test_after_a_change_of_code_every_notebook_page_is_read_again():
+    from types import SimpleNamespace
+
+    env = SimpleNamespace(found_docs={"intro", "book/01", "book/02", "book/glossary", "gone"},
+                          doc2path=lambda doc: f"/book/{doc}" + (".md" if "glossary" in doc
+                                                                 else ".ipynb"))
+    changed_code = SimpleNamespace(shiftlab_code_changed=True)
+    same_code = SimpleNamespace(shiftlab_code_changed=False)
+    # the edited page (book/01) and the removed one are Sphinx's already; the prose page stays
+    assert _reread_notebooks(changed_code, env, set(), {"book/01"}, {"gone"}) == [
+        "book/02", "intro"]
+    assert _reread_notebooks(same_code, env, set(), {"book/01"}, set()) == []
+    assert _reread_notebooks(SimpleNamespace(), env, set(), set(), set()) == []

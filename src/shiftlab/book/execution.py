@@ -13,7 +13,8 @@ second core:
 1. **The code key.** ``code_key()`` hashes every file of the installed ``shiftlab`` package, the
    name and version of every installed distribution, and the Python version. The cache records
    the key it was filled with; a build that finds another key empties the cache first
-   (``use_cache``), so a page never shows outputs made by other code than the build's.
+   (``use_cache``) and has Sphinx read every notebook page again, not only the edited ones
+   (``_reread_notebooks``), so a page never shows outputs made by other code than the build's.
 2. **Two at a time.** Before Sphinx reads the pages, the notebooks that miss the cache are
    executed ``jobs`` at a time (``execute_missing``; ``shiftlab_execution_jobs`` in the Sphinx
    config, ``SHIFTLAB_EXECUTION_JOBS`` in the environment; default 2), each in a fresh kernel in
@@ -290,12 +291,30 @@ def jobs_setting(configured: object) -> int:
 def _key_the_cache(app) -> None:
     config = app.env.mystnb_config
     if config.execution_mode == "cache":
+        from jupyter_cache import get_cache
+        from jupyter_cache.cache.db import Setting
         from sphinx.util import logging
 
-        cache = use_cache(config.execution_cache_path)
+        key = code_key()
+        recorded = Setting.get_value(KEY_SETTING, get_cache(config.execution_cache_path).db,
+                                     default="")
+        app.shiftlab_code_changed = recorded != key
+        cache = use_cache(config.execution_cache_path, key)
         logging.getLogger(__name__).info(
             f"shiftlab: jupyter-cache at {cache.path} keyed on shiftlab's code "
             f"({len(cache.list_cache_records())} notebooks cached)")
+
+
+def _reread_notebooks(app, env, added: set[str], changed: set[str], removed: set[str]
+                     ) -> list[str]:
+    """Sphinx's ``env-get-outdated``: when shiftlab's code changed since the cache was filled,
+    every notebook page is read, and so executed, again, not only the edited ones; otherwise an
+    incremental build would keep the outputs that the old code gave on the pages not edited."""
+    if not getattr(app, "shiftlab_code_changed", False):
+        return []
+    done = set(added) | set(changed) | set(removed)
+    return sorted(doc for doc in env.found_docs - done
+                  if Path(env.doc2path(doc)).suffix == ".ipynb")
 
 
 def _execute_before_reading(app, env, docnames: list[str]) -> None:
@@ -323,5 +342,6 @@ def setup(app) -> dict[str, object]:
     """Sphinx entry point: key the jupyter-cache, fill it two at a time before reading."""
     app.add_config_value("shiftlab_execution_jobs", DEFAULT_JOBS, "env", int)
     app.connect("builder-inited", _key_the_cache, priority=600)  # after myst-nb's (500)
+    app.connect("env-get-outdated", _reread_notebooks)
     app.connect("env-before-read-docs", _execute_before_reading)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

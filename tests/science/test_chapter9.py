@@ -65,12 +65,19 @@ def test_centred_strided_networks_fail_on_moved_digits_and_augmentation_helps(tr
     for name in ("baseline", "circular"):
         assert (table[("blur", "augmented")]["consistency"].mean()
                 > table[(name, "augmented")]["consistency"].mean() + 0.1)
+    # circular padding alone: like the baseline, four pixels of zeros away
+    for training in ("centred", "augmented"):
+        for column in ("moved accuracy", "consistency"):
+            assert abs(table[("circular", training)][column].mean()
+                       - table[("baseline", training)][column].mean()) < 0.1
 
 
 def test_aps_answers_the_same_under_every_move_up_to_rounding_ties(trained):
     aps = trained["table"][("APS", "centred")]
     assert (aps["consistency"] >= 0.995).all()
     assert ((aps["accuracy"] - aps["moved accuracy"]).abs() <= 0.005).all()
+    base = trained["table"][("baseline", "centred")]
+    assert aps["accuracy"].mean() < base["accuracy"].mean() - 0.05
 
 
 def test_max_pooling_tolerates_moves_and_augmentation_closes_most_of_the_gap(trained):
@@ -116,6 +123,7 @@ def test_the_sawtooth_has_the_period_of_the_total_stride(trained):
         assert (rates[name][:, 1] > 0.5).all()
         assert (rates[name][:, 1] > rates[name][:, 3] + 0.4).all()
     assert (rates["blur"][:, 1] < rates["baseline"][:, 1]).all()
+    assert (rates["baseline"][:, 3] < 0.2).all()
 
 
 def test_learned_invariance_reaches_the_training_range_and_built_in_does_not_fade(trained):
@@ -126,6 +134,7 @@ def test_learned_invariance_reaches_the_training_range_and_built_in_does_not_fad
         seen, far = acc[:, distance <= a], acc[:, distance >= a + 2]
         assert (seen.min(dim=1).values > far.max(dim=1).values + 0.3).all()
         assert far.mean() < acc[:, a + 1].mean() < seen.mean()
+        assert far.mean() < 0.2
     aps = accuracy_of(predictions_by_shift(trained["centred"]["APS"].logits, images,
                                            HORIZONTAL), labels)
     assert (aps.max(dim=1).values - aps.min(dim=1).values <= 0.005).all()
@@ -158,3 +167,14 @@ def test_local_max_pooling_moves_less_when_a_part_moves_but_is_not_invariant_to_
     part_2 = change("pool", displace_part(images, 2, TOP_HALF))
     assert (whole_2["pooled features"] < 0.05).all()
     assert part_2["prediction"].mean() > 0.2 > whole_2["prediction"].mean()
+
+
+def test_a_one_pixel_diagonal_shift_changes_more_answers_than_in_imagenet_networks(trained):
+    from shiftlab.augmentation import flip_rates
+    from shiftlab.consistency import AZULAY_WEISS_2019
+
+    images = trained["test"][0]
+    centred, augmented = (flip_rates(trained[which]["baseline"].logits, images, [(1, 1)])[:, 0]
+                          for which in ("centred", "augmented"))
+    assert (augmented < centred).all()
+    assert augmented.mean() > max(AZULAY_WEISS_2019["black canvas"].values())

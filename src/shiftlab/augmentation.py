@@ -199,11 +199,6 @@ def train_variants(
     images = _validate.image_tensor(images, "train_set[0]", ranks=(4,))
     max_shift = _validate.non_negative_int(max_shift, "max_shift")
     shift_seed = _validate.integer(shift_seed, "shift_seed")
-    if max_shift:
-        _validate.values(images, "train_set[0]")
-        if not 0 <= max_shift < min(images.shape[-2:]):
-            raise ValueError(f"max_shift must lie in 0 ... {min(images.shape[-2:]) - 1}, got "
-                             f"{max_shift}")
     options = {**RECIPE, **recipe}
     if max_shift:
         options["augment"] = lambda x, epoch: moved(x, max_shift, seed=shift_seed + epoch)
@@ -226,11 +221,9 @@ def gradient_gap(net: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     if changed.shape != images.shape:
         raise ValueError(f"changed must have the shape of images {tuple(images.shape)}, got "
                          f"{tuple(changed.shape)}")
-    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long or \
-            labels.shape != (len(images),):
-        raise ValueError(f"labels must be class indices (torch.long) of shape ({len(images)},), "
-                         f"got {labels!r:.60}")
     _labels(labels, len(images), images.device)
+    if labels.dtype != torch.long:
+        raise ValueError(f"labels must be class indices (torch.long), got {labels.dtype}")
     params = [p for p in net.parameters() if p.requires_grad]
     if not params:
         raise ValueError("net must have parameters to train (requires_grad)")

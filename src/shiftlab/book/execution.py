@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import nbformat
 
@@ -102,17 +103,22 @@ def use_cache(path: str | Path, key: str | None = None):
     in the folder) and the new key is recorded.
     """
     path = _validate.path(path, "path")
+    return _keyed_cache(path, code_key() if key is None else key)[0]
+
+
+def _keyed_cache(path: Path, key: str) -> tuple[Any, bool]:
+    """``use_cache``'s work: the cache, and whether it was filled with another key (emptied)."""
     from jupyter_cache import get_cache
     from jupyter_cache.cache.db import Setting
 
-    key = code_key() if key is None else key
     if not isinstance(key, str) or not key:
         raise TypeError(f"key must be a non-empty str, got {key!r}")
     cache = get_cache(str(path))
-    if Setting.get_value(KEY_SETTING, cache.db, default="") != key:
+    renewed = Setting.get_value(KEY_SETTING, cache.db, default="") != key
+    if renewed:
         clear_cache(cache)
         Setting.set_value(KEY_SETTING, key, cache.db)
-    return cache
+    return cache, renewed
 
 
 def clear_cache(cache) -> int:
@@ -291,15 +297,13 @@ def jobs_setting(configured: object) -> int:
 def _key_the_cache(app) -> None:
     config = app.env.mystnb_config
     if config.execution_mode == "cache":
-        from jupyter_cache import get_cache
-        from jupyter_cache.cache.db import Setting
         from sphinx.util import logging
 
-        key = code_key()
-        recorded = Setting.get_value(KEY_SETTING, get_cache(config.execution_cache_path).db,
-                                     default="")
-        app.shiftlab_code_changed = recorded != key
-        cache = use_cache(config.execution_cache_path, key)
+        # hashed once per build: _execute_before_reading reuses it
+        app.shiftlab_code_key = code_key()
+        cache, app.shiftlab_code_changed = _keyed_cache(
+            _validate.path(config.execution_cache_path, "execution_cache_path"),
+            app.shiftlab_code_key)
         logging.getLogger(__name__).info(
             f"shiftlab: jupyter-cache at {cache.path} keyed on shiftlab's code "
             f"({len(cache.list_cache_records())} notebooks cached)")
@@ -332,7 +336,8 @@ def _execute_before_reading(app, env, docnames: list[str]) -> None:
                        for pattern in config.execution_excludepatterns)
         if path.suffix == ".ipynb" and not excluded:
             paths.append(path)
-    execute_missing(use_cache(config.execution_cache_path), paths,
+    execute_missing(use_cache(config.execution_cache_path,
+                              getattr(app, "shiftlab_code_key", None)), paths,
                     jobs=jobs_setting(app.config.shiftlab_execution_jobs),
                     timeout=config.execution_timeout,
                     allow_errors=config.execution_allow_errors, log=logger.info)
